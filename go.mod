@@ -1,0 +1,3 @@
+module github.com/threeway-tcp/threeway
+
+go 1.24

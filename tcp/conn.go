@@ -1,0 +1,377 @@
+package tcp
+
+import (
+	"errors"
+	"io"
+	"syscall"
+	"time"
+
+	"github.com/threeway-tcp/threeway/seqnum"
+)
+
+// Errors a connection reports. They are the errno values the sockets API
+// uses, so errors.Is works as it does with package net.
+var (
+	ErrConnectionRefused = syscall.ECONNREFUSED
+	ErrConnectionReset   = syscall.ECONNRESET
+	ErrTimedOut          = syscall.ETIMEDOUT
+	ErrConnectionAborted = syscall.ECONNABORTED
+	ErrNotConnected      = syscall.ENOTCONN
+	ErrClosing           = errors.New("tcp: connection closing")
+)
+
+// Events tell the caller what changed in a connection since it last asked.
+type Events uint8
+
+// Event bits.
+const (
+	EvEstablished Events = 1 << iota // reached ESTABLISHED
+	EvReadable                       // data or end of stream to read
+	EvWritable                       // send buffer space freed
+	EvError                          // Err() is set
+	EvClosed                         // reached CLOSED: forget the TCB
+	EvReopen                         // TIME-WAIT accepted a new SYN: hand it to the listener
+)
+
+// never is a deadline that does not come.
+const never = time.Duration(1<<63 - 1)
+
+// Never is what Deadline returns when no timer is running.
+const Never = never
+
+// Conn is one connection's transmission control block (RFC 9293 §3.3.1)
+// plus its buffers and timers.
+type Conn struct {
+	env      *Env
+	tuple    Tuple
+	state    State
+	passive  bool      // SYN-RECEIVED came from LISTEN (MUST-11)
+	listener *Listener // set while a passive child is unaccepted
+	events   Events
+	err      error
+
+	// Send sequence variables (RFC 9293 §3.3.1).
+	iss       seqnum.Value
+	sndUna    seqnum.Value
+	sndNxt    seqnum.Value // next to send (moves back on retransmission)
+	sndMax    seqnum.Value // highest sequence sent plus one: RFC 9293's SND.NXT for ACK checks
+	sndWnd    uint32       // scaled
+	maxSndWnd uint32       // largest window the peer offered (RFC 5961 §5.2 MAX.SND.WND)
+	sndWl1    seqnum.Value
+	sndWl2    seqnum.Value
+	bufSeq    seqnum.Value // sequence number of snd's first byte
+
+	// Receive sequence variables.
+	irs    seqnum.Value
+	rcvNxt seqnum.Value
+	rcvAdv seqnum.Value // right edge of the window we advertised
+
+	// Negotiated parameters (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+	sndMSS      uint16 // largest payload the peer accepts, from its MSS option
+	advMSS      uint16 // what we advertised
+	sndShift    uint8
+	rcvShift    uint8
+	offerShift  uint8 // our window scale shift, as offered
+	wsOK        bool
+	sackOK      bool
+	tsOK        bool
+	tsRecent    uint32
+	tsRecentAt  time.Duration
+	tsOffset    uint32
+	lastAckSent seqnum.Value
+	noDelay     bool
+
+	snd sendBuffer
+	rcv recvBuffer
+
+	// Closing.
+	finQueued   bool // the user closed the send side: FIN after the data
+	userClosed  bool // the user closed both sides
+	finRcvd     bool
+	rcvFinSeq   seqnum.Value // sequence number of a FIN received out of order
+	rcvFinAhead bool
+	ackNow      bool
+
+	// Retransmission (RFC 6298).
+	rto        time.Duration
+	srtt       time.Duration
+	rttvar     time.Duration
+	rtoAt      time.Duration
+	retries    int
+	timing     bool
+	timedSeq   seqnum.Value
+	timedAt    time.Duration
+	synRetrans bool
+	persistAt  time.Duration
+	persistBackoff int
+	forceProbe bool
+	retransmitHead bool // fast retransmit: resend the segment at SND.UNA
+	closeAt    time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
+
+	cc congestion
+}
+
+// NewActive starts an active open (RFC 9293 §3.10.1): a connection in
+// SYN-SENT whose SYN goes out on the first Poll.
+func NewActive(env *Env, t Tuple, now time.Duration) *Conn {
+	c := newConn(env, t, now)
+	env.Stats.ActiveOpens++
+	c.setState(SynSent)
+	return c
+}
+
+func newConn(env *Env, t Tuple, now time.Duration) *Conn {
+	cfg := &env.Config
+	c := &Conn{env: env, tuple: t, noDelay: true}
+	c.iss = env.ISN.ISN(now, t)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.bufSeq = c.iss.Add(1)
+	c.snd.limit = cfg.SendBuffer
+	c.rcv.limit = cfg.RecvBuffer
+	c.rto = cfg.InitialRTO
+	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
+	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
+	c.offerShift = windowShiftFor(cfg.RecvBuffer)
+	// RFC 7323 §5.4: a per-connection random offset keeps TSval from
+	// revealing the host's clock.
+	c.tsOffset = uint32(env.ISN.Hash([]byte{byte(c.iss), byte(c.iss >> 8), byte(c.iss >> 16), byte(c.iss >> 24), 't'}))
+	c.cc.init(c)
+	return c
+}
+
+// State returns the connection's state.
+func (c *Conn) State() State { return c.state }
+
+// Tuple returns the connection's endpoints.
+func (c *Conn) Tuple() Tuple { return c.tuple }
+
+// Passive reports whether the connection came from a listener.
+func (c *Conn) Passive() bool { return c.passive }
+
+// Err returns the error that ended the connection, if any.
+func (c *Conn) Err() error { return c.err }
+
+// TakeEvents returns and clears the pending events.
+func (c *Conn) TakeEvents() Events {
+	e := c.events
+	c.events = 0
+	return e
+}
+
+// SetNoDelay turns Nagle's algorithm (RFC 9293 §3.7.4) off (true) or on.
+func (c *Conn) SetNoDelay(v bool) { c.noDelay = v }
+
+// SetBuffers sets the send and receive buffer limits (SO_SNDBUF,
+// SO_RCVBUF). Only effective before the handshake; zero keeps a value.
+func (c *Conn) SetBuffers(send, recv int) {
+	if c.state > SynSent || c.sndMax != c.iss {
+		return
+	}
+	if send > 0 && c.snd.buf == nil {
+		c.snd.limit = send
+	}
+	if recv > 0 && c.rcv.buf == nil {
+		c.rcv.limit = recv
+		c.offerShift = windowShiftFor(recv)
+	}
+}
+
+// Readable returns the bytes ready to read.
+func (c *Conn) Readable() int { return c.rcv.n }
+
+// Writable returns the free space in the send buffer.
+func (c *Conn) Writable() int {
+	if c.finQueued || c.state == Closed {
+		return 0
+	}
+	return c.snd.free()
+}
+
+// SendQueued returns the bytes written and not yet acknowledged.
+func (c *Conn) SendQueued() int { return c.snd.n }
+
+// EffectiveMSS returns the largest payload this connection sends in one
+// segment with no options beyond timestamps (RFC 9293 §3.7.1, MUST-16).
+func (c *Conn) EffectiveMSS() int {
+	m := int(c.sndMSS)
+	if c.tsOK {
+		m -= 12
+	}
+	return m
+}
+
+// Negotiated describes what the handshake agreed on.
+type Negotiated struct {
+	SendMSS, AdvertisedMSS uint16
+	WindowScale            bool
+	SendShift, RecvShift   uint8
+	SACK, Timestamps       bool
+}
+
+// Negotiated returns the parameters the handshake agreed on.
+func (c *Conn) Negotiated() Negotiated {
+	return Negotiated{
+		SendMSS: c.sndMSS, AdvertisedMSS: c.advMSS,
+		WindowScale: c.wsOK, SendShift: c.sndShift, RecvShift: c.rcvShift,
+		SACK: c.sackOK, Timestamps: c.tsOK,
+	}
+}
+
+// Read copies received in-order data into p. It returns io.EOF once the
+// peer's FIN has been read past, the connection's error once it failed,
+// and (0, nil) when there is nothing yet.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.rcv.n > 0 {
+		before := c.rcv.free()
+		n := c.rcv.read(p, &c.env.recvPool)
+		// RFC 9293 §3.8.6.2.2: tell the peer when the window opens by
+		// enough to matter, so a sender stalled on a zero window resumes.
+		if c.state.Synchronized() && c.windowUpdateWorthy(before) {
+			c.ackNow = true
+		}
+		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.finRcvd {
+		return 0, io.EOF
+	}
+	if c.state == Closed {
+		return 0, ErrNotConnected
+	}
+	return 0, nil
+}
+
+// Write queues p for sending and returns how much fit.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.finQueued {
+		return 0, syscall.EPIPE
+	}
+	switch c.state {
+	case Closed, Listen:
+		return 0, ErrNotConnected
+	}
+	return c.snd.write(p, &c.env.sendPool), nil
+}
+
+// CloseWrite closes the send side: a FIN follows the queued data
+// (RFC 9293 §3.10.4).
+func (c *Conn) CloseWrite(now time.Duration) {
+	if c.finQueued {
+		return
+	}
+	switch c.state {
+	case SynSent:
+		// Nothing was synchronized: the connection just goes away.
+		c.closeWith(now, nil)
+		return
+	case Closed, Listen:
+		return
+	}
+	c.finQueued = true
+	c.enterFinState()
+}
+
+// enterFinState moves to the state a queued FIN leads to
+// (RFC 9293 §3.10.4): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK.
+// In SYN-RECEIVED the FIN waits for ESTABLISHED.
+func (c *Conn) enterFinState() {
+	switch c.state {
+	case Established:
+		c.setState(FinWait1)
+	case CloseWait:
+		c.setState(LastAck)
+	}
+}
+
+// Close closes both directions (RFC 9293 §3.10.4). Unread data or data
+// arriving later makes it an abort, as RFC 2525 §2.17 recommends, so the
+// peer learns its data was not consumed.
+func (c *Conn) Close(now time.Duration, out *Output) {
+	c.userClosed = true
+	if c.rcv.n > 0 {
+		c.Abort(now, out)
+		return
+	}
+	c.CloseWrite(now)
+}
+
+// Abort sends a RST if the peer is synchronized and closes at once
+// (RFC 9293 §3.10.5, SO_LINGER 0).
+func (c *Conn) Abort(now time.Duration, out *Output) {
+	switch c.state {
+	case Closed:
+		return
+	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
+		s := out.push(c.tuple)
+		s.Seq = c.sndMax
+		s.Flags = flagRST
+	}
+	c.closeWith(now, ErrConnectionAborted)
+}
+
+// windowUpdateWorthy reports whether a read that grew free space from
+// before is enough to send a window update (RFC 9293 §3.8.6.2.2).
+func (c *Conn) windowUpdateWorthy(before int) bool {
+	grow := c.rcv.free() - before
+	return before < int(c.advMSS) || grow >= min(c.rcv.limit/2, int(c.advMSS))
+}
+
+func (c *Conn) setState(s State) {
+	if s == c.state {
+		return
+	}
+	from := c.state
+	wasEstab := from == Established || from == CloseWait
+	isEstab := s == Established || s == CloseWait
+	if !wasEstab && isEstab {
+		c.env.Stats.CurrEstab++
+	} else if wasEstab && !isEstab {
+		c.env.Stats.CurrEstab--
+	}
+	c.state = s
+	if o := c.env.Observer; o != nil {
+		o.StateChanged(c, from, s)
+	}
+}
+
+// closeWith moves to CLOSED, frees buffers and records err.
+func (c *Conn) closeWith(now time.Duration, err error) {
+	if c.state == Closed && c.events&EvClosed != 0 {
+		return
+	}
+	if err != nil && c.err == nil {
+		c.err = err
+		c.events |= EvError
+	}
+	if c.listener != nil {
+		c.listener.childGone(c)
+	}
+	c.setState(Closed)
+	c.snd.release(&c.env.sendPool)
+	if c.err != nil || c.rcv.n == 0 {
+		c.rcv.release(&c.env.recvPool)
+	}
+	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.events |= EvClosed | EvReadable | EvWritable
+}
+
+// Deadline returns when Poll next has timer work to do, or Never.
+func (c *Conn) Deadline() time.Duration {
+	d := c.rtoAt
+	if c.persistAt < d {
+		d = c.persistAt
+	}
+	if c.closeAt < d {
+		d = c.closeAt
+	}
+	if c.ackNow {
+		return 0
+	}
+	return d
+}

@@ -1,0 +1,214 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/threeway-tcp/threeway/seqnum"
+	"github.com/threeway-tcp/threeway/wire"
+)
+
+// Poll runs the timers that are due at now and appends whatever the
+// connection should send now to out: SYN or SYN-ACK, data, FIN,
+// retransmissions and acknowledgments.
+func (c *Conn) Poll(now time.Duration, out *Output) {
+	c.runTimers(now)
+	switch c.state {
+	case Closed, Listen:
+		return
+	case SynSent, SynReceived:
+		if c.sndNxt == c.iss {
+			c.sendSyn(now, out)
+			return
+		}
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		if c.retransmitHead {
+			c.retransmitHead = false
+			c.sendRetransmitHead(now, out)
+		}
+		if c.sendData(now, out) {
+			return
+		}
+	}
+	if c.ackNow {
+		c.sendAck(now, out)
+	}
+}
+
+// sendSyn sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED).
+func (c *Conn) sendSyn(now time.Duration, out *Output) {
+	s := out.push(c.tuple)
+	s.Seq = c.iss
+	s.Flags = flagSYN
+	synAck := c.state == SynReceived
+	if synAck {
+		s.Flags |= flagACK
+		s.Ack = c.rcvNxt
+		c.lastAckSent = c.rcvNxt
+	}
+	c.synOptions(&s.Options, now, synAck)
+	// RFC 7323 §2.2: the window in a SYN is not scaled.
+	s.Window = uint16(min(c.rcv.free(), 65535))
+	if synAck {
+		c.rcvAdv = seqnum.Max(c.rcvAdv, c.rcvNxt.Add(seqnum.Size(s.Window)))
+	}
+	first := c.sndMax == c.iss
+	c.sndNxt = c.iss.Add(1)
+	c.sndMax = seqnum.Max(c.sndMax, c.sndNxt)
+	if first {
+		c.timing, c.timedSeq, c.timedAt = true, c.sndNxt, now
+	}
+	if c.rtoAt == never {
+		c.rtoAt = now + c.rto
+	}
+	c.ackNow = false
+}
+
+// windowField returns the window to advertise and moves RCV.ADV. The right
+// edge never moves left (RFC 9293 §3.8.6, SHLD-14) and moves right only by
+// at least min(buffer/2, MSS) (receiver SWS avoidance, MUST-39).
+func (c *Conn) windowField() uint16 {
+	right := c.rcvNxt.Add(seqnum.Size(c.rcv.free()))
+	if right.GreaterThan(c.rcvAdv) {
+		step := seqnum.Size(min(c.rcv.limit/2, int(c.advMSS)))
+		if c.rcvAdv.Size(right) >= step || c.rcvAdv.LessThanEq(c.rcvNxt) && c.rcv.free() >= int(step) {
+			c.rcvAdv = right
+		}
+	}
+	w := c.rcvWnd() >> c.rcvShift
+	return uint16(min(w, 65535))
+}
+
+// sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+func (c *Conn) sendAck(now time.Duration, out *Output) {
+	if c.state == SynSent || c.state == Closed {
+		return
+	}
+	s := out.push(c.tuple)
+	s.Seq = c.sndMax
+	s.Ack = c.rcvNxt
+	s.Flags = flagACK
+	s.Window = c.windowField()
+	c.dataOptions(&s.Options, now)
+	c.lastAckSent = c.rcvNxt
+	c.ackNow = false
+}
+
+// emit appends a segment carrying n bytes of the send buffer from seq,
+// and a FIN if fin. It returns the bytes actually carried (the ring may
+// cut them short).
+func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin bool) int {
+	s := out.push(c.tuple)
+	c.dataOptions(&s.Options, now)
+	off := int(c.bufSeq.Size(seq))
+	s.Payload = c.snd.peek(off, n)
+	if len(s.Payload) < n {
+		n = len(s.Payload)
+		fin = false
+	}
+	s.Seq = seq
+	s.Ack = c.rcvNxt
+	s.Flags = flagACK
+	if n > 0 && off+n == c.snd.n {
+		s.Flags |= flagPSH
+	}
+	if fin {
+		s.Flags |= flagFIN
+	}
+	s.Window = c.windowField()
+	c.lastAckSent = c.rcvNxt
+	c.ackNow = false
+	if seq.LessThan(c.sndMax) {
+		c.env.Stats.RetransSegs++
+	}
+	if c.rtoAt == never {
+		c.rtoAt = now + c.rto
+	}
+	return n
+}
+
+// maxPayload is the payload that fits one segment with these options
+// (RFC 9293 §3.7.1: the MSS counts no TCP options).
+func (c *Conn) maxPayload(now time.Duration) int {
+	var o wire.Options
+	c.dataOptions(&o, now)
+	return int(c.sndMSS) - o.Len()
+}
+
+// sendData sends new data and the FIN as the windows allow, and reports
+// whether it sent anything.
+func (c *Conn) sendData(now time.Duration, out *Output) bool {
+	sent := false
+	mss := c.maxPayload(now)
+	for {
+		off := int(c.bufSeq.Size(c.sndNxt))
+		unsent := c.snd.n - off
+		finPending := c.finQueued && unsent >= 0
+		if unsent <= 0 && !finPending {
+			break
+		}
+		unsent = max(unsent, 0)
+		inflight := uint32(c.sndUna.Size(c.sndNxt))
+		wnd := min(c.sndWnd, c.cc.cwnd)
+		usable := 0
+		if wnd > inflight {
+			usable = int(wnd - inflight)
+		}
+		n := min(unsent, mss, usable)
+		if c.forceProbe && n == 0 && unsent > 0 {
+			// Zero-window probe (RFC 9293 §3.8.6.1): one byte past the window.
+			n = 1
+		}
+		c.forceProbe = false
+		if n < unsent && n < mss && n < int(c.maxSndWnd/2) {
+			// Sender SWS avoidance (RFC 9293 §3.8.6.2.1, MUST-38).
+			n = 0
+		}
+		if n > 0 && n == unsent && n < mss && !c.noDelay && inflight > 0 && !c.finQueued {
+			// Nagle (RFC 9293 §3.7.4, SHLD-7): one small segment in flight.
+			n = 0
+		}
+		fin := finPending && n == unsent
+		if n == 0 && !fin {
+			break
+		}
+		seq := c.sndNxt
+		if c.timing == false && seq == c.sndMax && n > 0 {
+			c.timing, c.timedSeq, c.timedAt = true, seq.Add(seqnum.Size(n)), now
+		}
+		n = c.emit(now, out, seq, n, fin)
+		c.sndNxt = seq.Add(seqnum.Size(n))
+		if fin && n == unsent {
+			c.sndNxt = c.sndNxt.Add(1)
+		}
+		c.sndMax = seqnum.Max(c.sndMax, c.sndNxt)
+		sent = true
+		if fin && n == unsent {
+			break
+		}
+	}
+	if !sent && c.sndUna == c.sndMax && c.persistAt == never {
+		if off := int(c.bufSeq.Size(c.sndNxt)); c.snd.n > off {
+			// Data waits on a closed or too small window: probe later.
+			c.persistAt = now + c.persistInterval()
+		}
+	}
+	return sent
+}
+
+func (c *Conn) persistInterval() time.Duration {
+	d := max(c.rto, 200*time.Millisecond) << min(c.persistBackoff, 10)
+	return min(d, c.env.Config.MaxRTO)
+}
+
+// sendRetransmitHead resends one segment from SND.UNA (fast retransmit,
+// RFC 5681 §3.2 step 2; NewReno partial ACKs, RFC 6582 §3.2).
+func (c *Conn) sendRetransmitHead(now time.Duration, out *Output) {
+	off := int(c.bufSeq.Size(c.sndUna))
+	n := min(c.snd.n-off, c.maxPayload(now))
+	fin := c.finQueued && n == c.snd.n-off && c.sndMax.GreaterThan(c.bufSeq.Add(seqnum.Size(c.snd.n)))
+	if n <= 0 && !fin {
+		return
+	}
+	c.timing = false // Karn: no sample from a retransmission
+	c.emit(now, out, c.sndUna, max(n, 0), fin)
+}

@@ -1,0 +1,80 @@
+package tcp
+
+import "time"
+
+// runTimers fires the connection's timers that are due at now.
+func (c *Conn) runTimers(now time.Duration) {
+	if now >= c.closeAt {
+		// 2*MSL in TIME-WAIT (RFC 9293 §3.10.8), or an orphaned
+		// FIN-WAIT-2 that never got its FIN.
+		c.closeWith(now, nil)
+		return
+	}
+	if now >= c.rtoAt {
+		c.onRetransmitTimeout(now)
+	}
+	if now >= c.persistAt {
+		c.persistAt = never
+		c.persistBackoff++
+		c.forceProbe = true
+	}
+}
+
+// onRetransmitTimeout is RFC 6298 §5.4-5.6 plus the retry limits of
+// RFC 9293 §3.8.3 (R2): back off, go back to SND.UNA, or give up.
+func (c *Conn) onRetransmitTimeout(now time.Duration) {
+	cfg := &c.env.Config
+	c.rtoAt = never
+	c.retries++
+	limit := cfg.Retries
+	switch c.state {
+	case SynSent:
+		limit = cfg.SynRetries
+	case SynReceived:
+		limit = cfg.SynAckRetries
+	}
+	if c.retries > limit {
+		c.env.Stats.Timeouts++
+		if c.state == SynSent || c.state == SynReceived {
+			c.env.Stats.AttemptFails++
+		}
+		c.closeWith(now, ErrTimedOut)
+		return
+	}
+	c.rto = min(c.rto*2, cfg.MaxRTO)
+	c.timing = false
+	switch c.state {
+	case SynSent:
+		c.env.Stats.SynRetrans++
+		c.synRetrans = true
+		c.env.Stats.RetransSegs++
+	case SynReceived:
+		c.env.Stats.SynAckRetrans++
+		c.synRetrans = true
+		c.env.Stats.RetransSegs++
+	}
+	c.cc.onTimeout(c)
+	c.sndNxt = c.sndUna
+}
+
+// rttSample updates SRTT, RTTVAR and RTO from a measurement
+// (RFC 6298 §2.2 and §2.3, with G = 1 ms).
+func (c *Conn) rttSample(r time.Duration) {
+	r = max(r, time.Microsecond)
+	if c.srtt == 0 {
+		c.srtt = r
+		c.rttvar = r / 2
+	} else {
+		d := c.srtt - r
+		if d < 0 {
+			d = -d
+		}
+		c.rttvar = (3*c.rttvar + d) / 4
+		c.srtt = (7*c.srtt + r) / 8
+	}
+	rto := c.srtt + max(time.Millisecond, 4*c.rttvar)
+	c.rto = min(max(rto, c.env.Config.MinRTO), c.env.Config.MaxRTO)
+}
+
+// RTT returns the smoothed round-trip time and the current RTO.
+func (c *Conn) RTT() (srtt, rto time.Duration) { return c.srtt, c.rto }
