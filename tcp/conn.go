@@ -93,20 +93,20 @@ type Conn struct {
 	ackNow      bool
 
 	// Retransmission (RFC 6298).
-	rto        time.Duration
-	srtt       time.Duration
-	rttvar     time.Duration
-	rtoAt      time.Duration
-	retries    int
-	timing     bool
-	timedSeq   seqnum.Value
-	timedAt    time.Duration
-	synRetrans bool
-	persistAt  time.Duration
+	rto            time.Duration
+	srtt           time.Duration
+	rttvar         time.Duration
+	rtoAt          time.Duration
+	retries        int
+	timing         bool
+	timedSeq       seqnum.Value
+	timedAt        time.Duration
+	synRetrans     bool
+	persistAt      time.Duration
 	persistBackoff int
-	forceProbe bool
-	retransmitHead bool // fast retransmit: resend the segment at SND.UNA
-	closeAt    time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
+	forceProbe     bool
+	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
+	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
 	cc congestion
 }
@@ -158,6 +158,9 @@ func (c *Conn) TakeEvents() Events {
 	c.events = 0
 	return e
 }
+
+// PendingEvents returns the pending events without clearing them.
+func (c *Conn) PendingEvents() Events { return c.events }
 
 // SetNoDelay turns Nagle's algorithm (RFC 9293 §3.7.4) off (true) or on.
 func (c *Conn) SetNoDelay(v bool) { c.noDelay = v }

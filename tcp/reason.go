@@ -33,6 +33,8 @@ const (
 	DropClosed              // segment for a closed connection
 	DropMissingTimestamp    // RFC 7323 §3.2: no TSopt once timestamps were negotiated
 	DropReassemblyFull      // too many out-of-order blocks held
+	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
+	DropUnsupported         // runtime: not TCP, or an IP fragment
 	numDropReasons
 )
 
@@ -63,6 +65,8 @@ var dropNames = [...]string{
 	DropClosed:              "Closed",
 	DropMissingTimestamp:    "MissingTimestamp",
 	DropReassemblyFull:      "ReassemblyFull",
+	DropNotForUs:            "NotForUs",
+	DropUnsupported:         "Unsupported",
 }
 
 func (r DropReason) String() string {

@@ -1,0 +1,305 @@
+package threeway
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// Conn is a TCP connection on a Stack. It implements net.Conn, plus the
+// *net.TCPConn methods programs use: CloseWrite, CloseRead, SetNoDelay,
+// SetLinger, SetReadBuffer, SetWriteBuffer.
+type Conn struct {
+	s        *Stack
+	tcb      *tcp.Conn
+	tuple    tcp.Tuple
+	listener *Listener // while unaccepted
+
+	// Stack-lock-guarded bookkeeping.
+	dirty    bool
+	heapIdx  int
+	deadline time.Duration
+
+	rwait chan struct{}
+	wwait chan struct{}
+
+	rdeadline  atomic.Int64 // unix nanoseconds of the clock; 0 = none
+	wdeadline  atomic.Int64
+	readMu     sync.Mutex
+	writeMu    sync.Mutex
+	closed     atomic.Bool
+	readClosed atomic.Bool
+	linger0    atomic.Bool
+}
+
+func (s *Stack) newConn(tcb *tcp.Conn, t tcp.Tuple) *Conn {
+	return &Conn{
+		s: s, tcb: tcb, tuple: t, heapIdx: -1,
+		rwait: make(chan struct{}, 1),
+		wwait: make(chan struct{}, 1),
+	}
+}
+
+func (c *Conn) wakeAll() {
+	notify(c.rwait)
+	notify(c.wwait)
+}
+
+// LocalAddr returns the local endpoint as a *net.TCPAddr.
+func (c *Conn) LocalAddr() net.Addr {
+	return net.TCPAddrFromAddrPort(netipAddrPort(c.tuple.LocalAddr, c.tuple.LocalPort))
+}
+
+// RemoteAddr returns the remote endpoint as a *net.TCPAddr.
+func (c *Conn) RemoteAddr() net.Addr {
+	return net.TCPAddrFromAddrPort(netipAddrPort(c.tuple.RemoteAddr, c.tuple.RemotePort))
+}
+
+// State returns the connection's current TCP state.
+func (c *Conn) State() tcp.State {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.tcb.State()
+}
+
+// Negotiated returns the options the handshake agreed on.
+func (c *Conn) Negotiated() tcp.Negotiated {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.tcb.Negotiated()
+}
+
+func (c *Conn) opError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch err {
+	case io.EOF, os.ErrDeadlineExceeded, net.ErrClosed:
+	default:
+		if errno, ok := err.(syscall.Errno); ok {
+			err = os.NewSyscallError(syscallName(op), errno)
+		}
+	}
+	if err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+func syscallName(op string) string {
+	switch op {
+	case "dial":
+		return "connect"
+	}
+	return op
+}
+
+// do runs f on the connection under the stack lock, then sends what it
+// produced and handles its events.
+func (c *Conn) do(f func(now time.Duration)) {
+	s := c.s
+	s.mu.Lock()
+	now := s.now()
+	f(now)
+	s.markDirty(c)
+	s.flushLocked(now)
+	s.mu.Unlock()
+}
+
+// wait blocks until ch is signalled, the deadline passes (false), or the
+// stack closes.
+func (c *Conn) wait(ch chan struct{}, dl *atomic.Int64) bool {
+	d := dl.Load()
+	var t clock.Timer
+	if d != 0 {
+		left := time.Unix(0, d).Sub(c.s.clk.Now())
+		if left <= 0 {
+			return false
+		}
+		t = c.s.clk.AfterFunc(left, func() { notify(ch) })
+	}
+	select {
+	case <-ch:
+	case <-c.s.done:
+	}
+	if t != nil {
+		t.Stop()
+	}
+	return true
+}
+
+func (c *Conn) expired(dl *atomic.Int64) bool {
+	d := dl.Load()
+	return d != 0 && !c.s.clk.Now().Before(time.Unix(0, d))
+}
+
+// Read reads data; it returns io.EOF after the peer's FIN.
+func (c *Conn) Read(p []byte) (int, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	for {
+		if c.closed.Load() {
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		if c.readClosed.Load() {
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		var n int
+		var err error
+		c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
+		if n > 0 || err != nil {
+			if err == tcp.ErrNotConnected {
+				err = net.ErrClosed
+			}
+			return n, c.opError("read", err)
+		}
+		if c.expired(&c.rdeadline) {
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
+		if c.isStackClosed() {
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		c.wait(c.rwait, &c.rdeadline)
+	}
+}
+
+func (c *Conn) isStackClosed() bool {
+	select {
+	case <-c.s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Write writes all of p unless an error or deadline stops it.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	written := 0
+	for {
+		if c.closed.Load() {
+			return written, c.opError("write", net.ErrClosed)
+		}
+		var n int
+		var err error
+		c.do(func(time.Duration) { n, err = c.tcb.Write(p[written:]) })
+		written += n
+		if err != nil {
+			if err == tcp.ErrNotConnected {
+				err = syscall.EPIPE
+			}
+			return written, c.opError("write", err)
+		}
+		if written == len(p) {
+			return written, nil
+		}
+		if c.expired(&c.wdeadline) {
+			return written, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		if c.isStackClosed() {
+			return written, c.opError("write", net.ErrClosed)
+		}
+		c.wait(c.wwait, &c.wdeadline)
+	}
+}
+
+// Close closes the connection: a FIN after the queued data, or a RST if
+// unread data is discarded or SetLinger(0) was called. It does not wait.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.do(func(now time.Duration) {
+		if c.linger0.Load() {
+			c.tcb.Abort(now, &c.s.out)
+		} else {
+			c.tcb.Close(now, &c.s.out)
+		}
+	})
+	c.wakeAll()
+	return nil
+}
+
+// CloseWrite sends a FIN after the queued data (a half-close).
+func (c *Conn) CloseWrite() error {
+	if c.closed.Load() {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.do(func(now time.Duration) { c.tcb.CloseWrite(now) })
+	return nil
+}
+
+// CloseRead makes further reads return io.EOF.
+func (c *Conn) CloseRead() error {
+	if c.closed.Load() {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.readClosed.Store(true)
+	notify(c.rwait)
+	return nil
+}
+
+// SetLinger(0) makes Close abort the connection with a RST (RFC 9293
+// §3.10.5). Other values keep the default graceful close.
+func (c *Conn) SetLinger(sec int) error {
+	c.linger0.Store(sec == 0)
+	return nil
+}
+
+// SetNoDelay turns Nagle's algorithm off (true, the default as in Go) or on.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	c.do(func(time.Duration) { c.tcb.SetNoDelay(noDelay) })
+	return nil
+}
+
+// SetReadBuffer sets the receive buffer size; effective before the handshake.
+func (c *Conn) SetReadBuffer(n int) error {
+	c.do(func(time.Duration) { c.tcb.SetBuffers(0, n) })
+	return nil
+}
+
+// SetWriteBuffer sets the send buffer size; effective before the handshake.
+func (c *Conn) SetWriteBuffer(n int) error {
+	c.do(func(time.Duration) { c.tcb.SetBuffers(n, 0) })
+	return nil
+}
+
+func setDeadline(a *atomic.Int64, t time.Time) {
+	if t.IsZero() {
+		a.Store(0)
+	} else {
+		a.Store(t.UnixNano())
+	}
+}
+
+// SetDeadline sets the read and write deadlines, in the stack clock's time.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	c.SetWriteDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	setDeadline(&c.rdeadline, t)
+	notify(c.rwait)
+	return nil
+}
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	setDeadline(&c.wdeadline, t)
+	notify(c.wwait)
+	return nil
+}

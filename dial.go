@@ -1,0 +1,145 @@
+package threeway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
+	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
+}
+
+// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6".
+func (s *Stack) Dial(network, address string) (net.Conn, error) {
+	return s.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects, giving up when ctx is done: cancellation aborts the
+// handshake. Errors are *net.OpError wrapping syscall.ECONNREFUSED,
+// syscall.ETIMEDOUT and the like, as package net reports them.
+func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.DialTCP(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DialTCP is DialContext returning the concrete type.
+func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, error) {
+	return s.DialFrom(ctx, network, "", address)
+}
+
+// DialFrom is DialTCP from a chosen local address ("ip:port"; an empty
+// host or port 0 lets the stack choose). Two stacks dialing each other
+// from fixed ports at once perform a simultaneous open (RFC 9293 §3.5).
+func (s *Stack) DialFrom(ctx context.Context, network, localAddress, address string) (*Conn, error) {
+	opErr := func(src net.Addr, dst net.Addr, err error) error {
+		return &net.OpError{Op: "dial", Net: network, Source: src, Addr: dst, Err: err}
+	}
+	fam, err := family(network)
+	if err != nil {
+		return nil, opErr(nil, nil, err)
+	}
+	h, port, err := splitAddr(address)
+	if err != nil {
+		return nil, opErr(nil, nil, err)
+	}
+	ip, err := parseHost(h)
+	if err != nil {
+		return nil, opErr(nil, nil, err)
+	}
+	if err := checkFamily(ip, fam, address); err != nil {
+		return nil, opErr(nil, nil, err)
+	}
+	dst := netip.AddrPortFrom(ip, port)
+	raddr := net.TCPAddrFromAddrPort(dst)
+	if port == 0 || ip.IsUnspecified() || ip.IsMulticast() {
+		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, opErr(nil, raddr, net.ErrClosed)
+	}
+	src, ok := s.sourceFor(ip)
+	if !ok {
+		s.mu.Unlock()
+		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.ENETUNREACH))
+	}
+	var sport uint16
+	if localAddress != "" {
+		lh, lp, err := splitAddr(localAddress)
+		if err == nil && lh != "" {
+			var la netip.Addr
+			if la, err = parseHost(lh); err == nil && (!s.isLocal(la) || la.Is4() != ip.Is4()) {
+				err = os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
+			}
+			src = la
+		}
+		if err != nil {
+			s.mu.Unlock()
+			return nil, opErr(nil, raddr, err)
+		}
+		sport = lp
+		if sport != 0 && s.conns[tupleFor(src, sport, dst)] != nil {
+			s.mu.Unlock()
+			return nil, opErr(nil, raddr, os.NewSyscallError("bind", syscall.EADDRINUSE))
+		}
+	}
+	if sport == 0 {
+		sport = s.pickPort(src, dst)
+	}
+	if sport == 0 {
+		s.mu.Unlock()
+		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+	}
+	t := tupleFor(src, sport, dst)
+	now := s.now()
+	c := s.newConn(tcp.NewActive(s.env, t, now), t)
+	s.conns[t] = c
+	s.markDirty(c)
+	s.flushLocked(now)
+	s.mu.Unlock()
+
+	for {
+		s.mu.Lock()
+		st, cerr := c.tcb.State(), c.tcb.Err()
+		s.mu.Unlock()
+		switch {
+		case cerr != nil:
+			return nil, opErr(c.LocalAddr(), raddr, os.NewSyscallError("connect", cerr))
+		case st == tcp.Closed:
+			return nil, opErr(c.LocalAddr(), raddr, net.ErrClosed)
+		case st != tcp.SynSent && st != tcp.SynReceived:
+			return c, nil
+		}
+		select {
+		case <-c.wwait:
+		case <-s.done:
+			return nil, opErr(c.LocalAddr(), raddr, net.ErrClosed)
+		case <-ctx.Done():
+			c.do(func(now time.Duration) { c.tcb.Abort(now, &s.out) })
+			err := ctx.Err()
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = errTimeout{err}
+			}
+			return nil, opErr(c.LocalAddr(), raddr, err)
+		}
+	}
+}
+
+// errTimeout marks a context deadline as a timeout, as package net does.
+type errTimeout struct{ error }
+
+func (e errTimeout) Timeout() bool   { return true }
+func (e errTimeout) Temporary() bool { return true }
+func (e errTimeout) Unwrap() error   { return e.error }

@@ -1,0 +1,54 @@
+package threeway
+
+import (
+	"net/netip"
+
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// Options configure a Stack. Zero fields take defaults.
+type Options struct {
+	// Link carries the stack's IP packets. Required.
+	Link link.Link
+	// Addrs are the stack's addresses with their prefixes, IPv4 and/or
+	// IPv6, e.g. 192.0.2.2/24.
+	Addrs []netip.Prefix
+	// Clock is the time source (default clock.Real). Tests pass a
+	// *clock.Sim to run whole conversations on simulated time.
+	Clock clock.Clock
+	// TCP tunes every connection: buffer sizes, retry limits, MSL, which
+	// options to offer. Its MTU is taken from the link.
+	TCP tcp.Config
+	// ISNSecret keys initial sequence numbers (RFC 6528) and ephemeral
+	// port choice. Nil draws a random secret; tests fix it to replay a
+	// conversation exactly.
+	ISNSecret *[16]byte
+	// Tracer, if set, sees every segment, state change and drop.
+	Tracer Tracer
+}
+
+// Direction tells a Tracer which way a segment went.
+type Direction uint8
+
+// Directions.
+const (
+	Inbound Direction = iota
+	Outbound
+)
+
+func (d Direction) String() string {
+	if d == Inbound {
+		return "in"
+	}
+	return "out"
+}
+
+// Tracer hears about everything the stack does. Calls are made with the
+// stack's lock held: a Tracer must not call back into the stack.
+type Tracer interface {
+	Segment(dir Direction, t tcp.Tuple, seg *tcp.Segment)
+	StateChanged(t tcp.Tuple, from, to tcp.State)
+	Dropped(t tcp.Tuple, seg *tcp.Segment, reason tcp.DropReason)
+}

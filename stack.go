@@ -1,0 +1,291 @@
+package threeway
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// Stack is a userspace TCP/IP stack on one link.
+type Stack struct {
+	mu    sync.Mutex
+	clk   clock.Clock
+	epoch time.Time
+	link  link.Link
+	addrs []netip.Prefix
+	env   *tcp.Env
+	trace Tracer
+	rng   *rand.Rand
+
+	conns     map[tcp.Tuple]*Conn
+	listeners map[listenKey]*Listener
+	timers    timerHeap
+	timer     clock.Timer
+	timerAt   time.Duration
+
+	out      tcp.Output
+	dirty    []*Conn
+	tx       txBatch
+	rxSeg    tcp.Segment
+	closedCh []*tcp.Conn
+	ipID     uint16
+
+	closed    bool
+	done      chan struct{}
+	readerWG  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// ErrStackClosed is returned by operations on a closed Stack.
+var ErrStackClosed = errors.New("threeway: stack closed")
+
+// New starts a stack on opts.Link.
+func New(opts Options) (*Stack, error) {
+	if opts.Link == nil {
+		return nil, errors.New("threeway: Options.Link is required")
+	}
+	if len(opts.Addrs) == 0 {
+		return nil, errors.New("threeway: Options.Addrs is empty")
+	}
+	for _, p := range opts.Addrs {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("threeway: invalid address %v", p)
+		}
+	}
+	var secret [16]byte
+	if opts.ISNSecret != nil {
+		secret = *opts.ISNSecret
+	} else if _, err := crand.Read(secret[:]); err != nil {
+		return nil, err
+	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	cfg := opts.TCP
+	cfg.MTU = opts.Link.MTU()
+	s := &Stack{
+		clk:       clk,
+		epoch:     clk.Now(),
+		link:      opts.Link,
+		addrs:     append([]netip.Prefix(nil), opts.Addrs...),
+		env:       tcp.NewEnv(cfg, secret),
+		trace:     opts.Tracer,
+		conns:     make(map[tcp.Tuple]*Conn),
+		listeners: make(map[listenKey]*Listener),
+		timerAt:   tcp.Never,
+		done:      make(chan struct{}),
+	}
+	var seed [32]byte
+	copy(seed[:], secret[:])
+	seed[31] = 'p'
+	s.rng = rand.New(rand.NewChaCha8(seed))
+	s.env.Observer = observer{s}
+	s.tx.init(cfg.MTU)
+	s.readerWG.Add(1)
+	go s.readLoop()
+	return s, nil
+}
+
+// Clock returns the stack's clock; deadlines are in its time.
+func (s *Stack) Clock() clock.Clock { return s.clk }
+
+// Addrs returns the stack's addresses.
+func (s *Stack) Addrs() []netip.Prefix { return append([]netip.Prefix(nil), s.addrs...) }
+
+func (s *Stack) now() time.Duration { return s.clk.Now().Sub(s.epoch) }
+
+// Close aborts every connection (each synchronized peer gets a RST),
+// closes every listener, stops the stack's goroutine and closes the link.
+func (s *Stack) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		now := s.now()
+		for _, c := range s.conns {
+			c.tcb.Abort(now, &s.out)
+			s.markDirty(c)
+		}
+		s.flushLocked(now)
+		s.closed = true
+		for _, l := range s.listeners {
+			l.closeLocked()
+		}
+		for _, c := range s.conns {
+			c.wakeAll()
+		}
+		s.conns = map[tcp.Tuple]*Conn{}
+		s.listeners = map[listenKey]*Listener{}
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		close(s.done)
+		s.mu.Unlock()
+		s.link.Close()
+		s.readerWG.Wait()
+	})
+	return nil
+}
+
+// readLoop is the stack's one goroutine: it reads batches from the link
+// and feeds them to the core.
+func (s *Stack) readLoop() {
+	defer s.readerWG.Done()
+	const batch = 64
+	mtu := max(s.link.MTU(), 1280)
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, mtu+64)
+	}
+	sizes := make([]int, batch)
+	for {
+		n, err := s.link.ReadPackets(bufs, sizes)
+		if err != nil {
+			if errors.Is(err, link.ErrClosed) {
+				return
+			}
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		now := s.now()
+		for i := 0; i < n; i++ {
+			s.inputPacket(now, bufs[i][:sizes[i]])
+		}
+		s.flushLocked(now)
+		s.mu.Unlock()
+	}
+}
+
+// markDirty remembers that c was touched, so flushLocked polls it.
+func (s *Stack) markDirty(c *Conn) {
+	if !c.dirty {
+		c.dirty = true
+		s.dirty = append(s.dirty, c)
+	}
+}
+
+// flushLocked polls every touched connection, sends what they produced,
+// reacts to their events and re-arms the timer.
+func (s *Stack) flushLocked(now time.Duration) {
+	for i := 0; i < len(s.dirty); i++ {
+		c := s.dirty[i]
+		c.tcb.Poll(now, &s.out)
+	}
+	s.sendOutput()
+	for i := 0; i < len(s.dirty); i++ {
+		c := s.dirty[i]
+		c.dirty = false
+		s.handleEvents(now, c)
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+	s.sendOutput()
+	s.armTimer(now)
+}
+
+// handleEvents wakes waiters and retires closed connections.
+func (s *Stack) handleEvents(now time.Duration, c *Conn) {
+	ev := c.tcb.TakeEvents()
+	if ev&(tcp.EvReadable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 {
+		notify(c.rwait)
+	}
+	if ev&(tcp.EvWritable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 {
+		notify(c.wwait)
+	}
+	if ev&tcp.EvEstablished != 0 && c.tcb.Passive() {
+		if l := c.listener; l != nil {
+			notify(l.ready)
+		}
+	}
+	if ev&tcp.EvClosed != 0 {
+		s.retire(c)
+	} else {
+		s.timers.update(c, c.tcb.Deadline())
+	}
+}
+
+// retire forgets a closed connection.
+func (s *Stack) retire(c *Conn) {
+	if s.conns[c.tuple] == c {
+		delete(s.conns, c.tuple)
+	}
+	s.timers.remove(c)
+	c.listener = nil
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// armTimer makes the stack's single timer fire at the earliest deadline.
+func (s *Stack) armTimer(now time.Duration) {
+	at := s.timers.earliest()
+	if at == s.timerAt || s.closed {
+		return
+	}
+	s.timerAt = at
+	if at == tcp.Never {
+		if s.timer != nil {
+			s.timer.Stop()
+		}
+		return
+	}
+	d := max(at-now, 0)
+	if s.timer == nil {
+		s.timer = s.clk.AfterFunc(d, s.onTimer)
+	} else {
+		s.timer.Reset(d)
+	}
+}
+
+func (s *Stack) onTimer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	now := s.now()
+	s.timerAt = tcp.Never
+	for {
+		c := s.timers.due(now)
+		if c == nil {
+			break
+		}
+		s.markDirty(c)
+	}
+	s.flushLocked(now)
+}
+
+// observer adapts the core's Observer to the stack's Tracer.
+type observer struct{ s *Stack }
+
+func (o observer) StateChanged(c *tcp.Conn, from, to tcp.State) {
+	if o.s.trace != nil {
+		o.s.trace.StateChanged(c.Tuple(), from, to)
+	}
+}
+
+func (o observer) Dropped(t tcp.Tuple, seg *tcp.Segment, r tcp.DropReason) {
+	if o.s.trace != nil {
+		o.s.trace.Dropped(t, seg, r)
+	}
+}

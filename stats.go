@@ -1,0 +1,66 @@
+package threeway
+
+import (
+	"expvar"
+
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// Stats are the stack's counters, like `netstat -s`: the core's TCP
+// counters plus drops by reason.
+type Stats struct {
+	tcp.Stats
+}
+
+// DropCounts returns the non-zero drop counters by reason name.
+func (s *Stats) DropCounts() map[string]uint64 {
+	m := make(map[string]uint64)
+	for r, n := range s.Drops {
+		if n > 0 {
+			m[tcp.DropReason(r).String()] = n
+		}
+	}
+	return m
+}
+
+// Map returns every counter by name, for expvar and printing.
+func (s *Stats) Map() map[string]any {
+	st := &s.Stats
+	return map[string]any{
+		"ActiveOpens":     st.ActiveOpens,
+		"PassiveOpens":    st.PassiveOpens,
+		"AttemptFails":    st.AttemptFails,
+		"EstabResets":     st.EstabResets,
+		"CurrEstab":       st.CurrEstab,
+		"InSegs":          st.InSegs,
+		"OutSegs":         st.OutSegs,
+		"RetransSegs":     st.RetransSegs,
+		"InErrs":          st.InErrs,
+		"OutRsts":         st.OutRsts,
+		"ChallengeAcks":   st.ChallengeAcks,
+		"SynRetrans":      st.SynRetrans,
+		"SynAckRetrans":   st.SynAckRetrans,
+		"Timeouts":        st.Timeouts,
+		"TimeWaitReopen":  st.TimeWaitReopen,
+		"PAWSRejects":     st.PAWSRejects,
+		"ListenOverflows": st.ListenOverflows,
+		"ListenDrops":     st.ListenDrops,
+		"Drops":           s.DropCounts(),
+	}
+}
+
+// Stats returns a snapshot of the stack's counters.
+func (s *Stack) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{s.env.Stats}
+}
+
+// PublishExpvar publishes the stack's counters under name in expvar
+// (served at /debug/vars by net/http's default mux).
+func (s *Stack) PublishExpvar(name string) {
+	expvar.Publish(name, expvar.Func(func() any {
+		st := s.Stats()
+		return st.Map()
+	}))
+}
