@@ -22,22 +22,53 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			s.dropPacket(tcp.DropMalformed)
 			return
 		}
-		if ip.Protocol() != wire.ProtoTCP || ip.IsFragment() {
+		if ip.IsFragment() {
 			s.dropPacket(tcp.DropUnsupported)
 			return
 		}
 		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
+		if !s.isLocal(dst) {
+			// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
+			s.dropPacket(tcp.DropNotForUs)
+			return
+		}
+		// IP options (RFC 9293 §3.9.2.1, MUST-50) are skipped: the
+		// payload starts after the header length, whatever it holds.
+		switch ip.Protocol() {
+		case wire.ProtoTCP:
+		case wire.ProtoICMP:
+			s.inputICMPv4(now, ip)
+			return
+		default:
+			s.dropPacket(tcp.DropUnsupported)
+			s.unreachable(now, src, dst, ip.Protocol(), ip)
+			return
+		}
 	case 6:
 		ip, err := wire.ParseIPv6(pkt)
 		if err != nil {
 			s.dropPacket(tcp.DropMalformed)
 			return
 		}
-		if ip.NextHeader() != wire.ProtoTCP {
-			s.dropPacket(tcp.DropUnsupported)
+		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
+		if !s.isLocal(dst) {
+			s.dropPacket(tcp.DropNotForUs)
 			return
 		}
-		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
+		switch ip.NextHeader() {
+		case wire.ProtoTCP:
+		case wire.ProtoICMPv6:
+			s.inputICMPv6(now, ip)
+			return
+		default:
+			// Extension headers are not walked: such packets are
+			// dropped, as are other protocols.
+			s.dropPacket(tcp.DropUnsupported)
+			if ip.NextHeader() != 0 && ip.NextHeader() != 59 {
+				s.unreachable(now, src, dst, ip.NextHeader(), ip)
+			}
+			return
+		}
 	default:
 		s.dropPacket(tcp.DropMalformed)
 		return

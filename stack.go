@@ -31,12 +31,13 @@ type Stack struct {
 	timer     clock.Timer
 	timerAt   time.Duration
 
-	out      tcp.Output
-	dirty    []*Conn
-	tx       txBatch
-	rxSeg    tcp.Segment
-	closedCh []*tcp.Conn
-	ipID     uint16
+	out       tcp.Output
+	dirty     []*Conn
+	tx        txBatch
+	rxSeg     tcp.Segment
+	closedCh  []*tcp.Conn
+	ipID      uint16
+	icmpLimit icmpLimiter
 
 	closed    bool
 	done      chan struct{}

@@ -49,6 +49,7 @@ type Conn struct {
 	listener *Listener // set while a passive child is unaccepted
 	events   Events
 	err      error
+	softErr  error // last ICMP soft error: reported instead of ETIMEDOUT
 
 	// Send sequence variables (RFC 9293 §3.3.1).
 	iss       seqnum.Value

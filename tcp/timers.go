@@ -38,7 +38,12 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		if c.state == SynSent || c.state == SynReceived {
 			c.env.Stats.AttemptFails++
 		}
-		c.closeWith(now, ErrTimedOut)
+		err := error(ErrTimedOut)
+		if c.softErr != nil {
+			// Like Linux: a timeout after ICMP soft errors reports them.
+			err = c.softErr
+		}
+		c.closeWith(now, err)
 		return
 	}
 	c.rto = min(c.rto*2, cfg.MaxRTO)

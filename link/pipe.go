@@ -1,0 +1,103 @@
+package link
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+
+	"github.com/threeway-tcp/threeway/clock"
+)
+
+// PipeConfig configures a Pipe. The zero value is a perfect 1500-byte link
+// on the real clock.
+type PipeConfig struct {
+	MTU   int         // default 1500
+	Clock clock.Clock // default clock.Real; delays use Clock.AfterFunc
+	Seed  uint64      // seeds the impairments' random choices
+	// AtoB applies to packets written on a, BtoA to packets written on b.
+	AtoB, BtoA Impairments
+	// QueueLen is the most packets waiting to be read at each end
+	// (default 1024); beyond it packets are dropped and counted in
+	// QueueDrops, like a full device queue.
+	QueueLen int
+}
+
+// The two directions draw from distinct PCG streams of the same seed, so
+// one direction's randomness does not depend on the other's traffic.
+const (
+	streamAtoB = 0x6174_6f62 // "atob"
+	streamBtoA = 0x6274_6f61 // "btoa"
+)
+
+// Pipe returns two connected ends. A packet written on a is read from b
+// and vice versa.
+func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
+	mtu := cfg.MTU
+	if mtu <= 0 {
+		mtu = 1500
+	}
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	qlen := cfg.QueueLen
+	if qlen <= 0 {
+		qlen = 1024
+	}
+	qa, qb := newQueue(qlen, mtu), newQueue(qlen, mtu)
+	ab := newDirection(cfg.AtoB, clk, qb, rand.New(rand.NewPCG(cfg.Seed, streamAtoB)))
+	ba := newDirection(cfg.BtoA, clk, qa, rand.New(rand.NewPCG(cfg.Seed, streamBtoA)))
+	a = &PipeEnd{mtu: mtu, rx: qa, tx: ab, in: ba}
+	b = &PipeEnd{mtu: mtu, rx: qb, tx: ba, in: ab}
+	return a, b
+}
+
+// PipeEnd is one end of a Pipe. It implements Link and is safe for
+// concurrent use. Closing one end does not close the other: packets sent
+// toward a closed end are dropped.
+type PipeEnd struct {
+	mtu    int
+	rx     *queue     // packets waiting to be read here
+	tx     *direction // packets written here
+	in     *direction // packets written at the peer
+	closed atomic.Bool
+}
+
+var _ Link = (*PipeEnd)(nil)
+
+// MTU returns the pipe's MTU.
+func (e *PipeEnd) MTU() int { return e.mtu }
+
+// WritePackets sends the packets toward the peer. If any packet exceeds
+// the MTU it returns ErrTooBig and sends none of them.
+func (e *PipeEnd) WritePackets(pkts [][]byte) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	for _, p := range pkts {
+		if len(p) > e.mtu {
+			return ErrTooBig
+		}
+	}
+	e.tx.send(pkts)
+	return nil
+}
+
+// ReadPackets implements Link. With no room (len(bufs) or len(sizes) zero)
+// it returns 0 at once.
+func (e *PipeEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
+	return e.rx.read(bufs, sizes)
+}
+
+// Close discards queued packets, wakes blocked readers, and makes further
+// calls fail with ErrClosed. Closing twice is harmless.
+func (e *PipeEnd) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.in.shutdown()
+	e.rx.close()
+	return nil
+}
+
+// Stats counts what happened to the packets written on e.
+func (e *PipeEnd) Stats() PipeStats { return e.tx.stats.snapshot() }

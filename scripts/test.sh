@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs threeway's whole test suite. On a fresh machine, as root, it first
+# installs the peers the interop tests talk to (iproute2, tshark, curl, ...);
+# without root those tests skip and say why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for tool in ip:iproute2 tshark:tshark curl:curl ping:iputils-ping nc:netcat-openbsd; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # tshark asks whether non-root users may capture; answer no.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== go test -race (main module)"
+go test -race -count=1 ./...
+for mod in xcheck bench; do
+  if [ -f "$mod/go.mod" ]; then
+    echo "== go test ($mod module)"
+    (cd "$mod" && go vet ./... && go test -count=1 ./...)
+  fi
+done
