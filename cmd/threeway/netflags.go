@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/threeway-tcp/threeway"
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/link/tun"
+)
+
+// prefixList is a repeatable --addr flag.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	x, err := netip.ParsePrefix(v)
+	if err != nil {
+		return fmt.Errorf("--addr wants CIDR like 192.0.2.2/24: %v", err)
+	}
+	*p = append(*p, x)
+	return nil
+}
+
+// tunStack opens a TUN device and starts a stack on it, optionally
+// capturing every packet to a pcap file. close undoes both.
+func tunStack(dev string, mtu int, addrs prefixList, pcapPath string) (s *threeway.Stack, closeAll func(), err error) {
+	if dev == "" {
+		return nil, nil, fmt.Errorf("--tun is required")
+	}
+	if len(addrs) == 0 {
+		return nil, nil, fmt.Errorf("at least one --addr is required")
+	}
+	d, err := tun.Open(dev, mtu)
+	if err != nil {
+		return nil, nil, err
+	}
+	var l link.Link = d
+	var pcapFile *os.File
+	if pcapPath != "" {
+		pcapFile, err = os.Create(pcapPath)
+		if err != nil {
+			d.Close()
+			return nil, nil, err
+		}
+		w, err := link.NewPcapWriter(pcapFile, 65535)
+		if err != nil {
+			d.Close()
+			pcapFile.Close()
+			return nil, nil, err
+		}
+		l = link.Capture(d, w, clock.Real)
+	}
+	s, err = threeway.New(threeway.Options{Link: l, Addrs: addrs})
+	if err != nil {
+		l.Close()
+		if pcapFile != nil {
+			pcapFile.Close()
+		}
+		return nil, nil, err
+	}
+	return s, func() {
+		s.Close()
+		if pcapFile != nil {
+			pcapFile.Close()
+		}
+	}, nil
+}
