@@ -227,11 +227,12 @@ func (c *Conn) Negotiated() Negotiated {
 // and (0, nil) when there is nothing yet.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.rcv.n > 0 {
-		before := c.rcv.free()
 		n := c.rcv.read(p, &c.env.recvPool)
 		// RFC 9293 §3.8.6.2.2: tell the peer when the window opens by
 		// enough to matter, so a sender stalled on a zero window resumes.
-		if c.state.Synchronized() && c.windowUpdateWorthy(before) {
+		// After the peer's FIN no more data can come: an update would
+		// only draw a RST from a peer that has since closed.
+		if c.state.Synchronized() && !c.finRcvd && c.windowUpdateWorthy() {
 			c.ackNow = true
 		}
 		return n, nil
@@ -319,11 +320,17 @@ func (c *Conn) Abort(now time.Duration, out *Output) {
 	c.closeWith(now, ErrConnectionAborted)
 }
 
-// windowUpdateWorthy reports whether a read that grew free space from
-// before is enough to send a window update (RFC 9293 §3.8.6.2.2).
-func (c *Conn) windowUpdateWorthy(before int) bool {
-	grow := c.rcv.free() - before
-	return before < int(c.advMSS) || grow >= min(c.rcv.limit/2, int(c.advMSS))
+// windowUpdateWorthy reports whether a read freed enough space to move
+// the advertised right edge, by the same rule windowField applies
+// (RFC 9293 §3.8.6.2.2): then a window update is sent at once, so a
+// sender held back by a small window does not wait for its persist timer.
+func (c *Conn) windowUpdateWorthy() bool {
+	right := c.rcvNxt.Add(seqnum.Size(c.rcv.free()))
+	if !right.GreaterThan(c.rcvAdv) {
+		return false
+	}
+	step := seqnum.Size(min(c.rcv.limit/2, int(c.advMSS)))
+	return c.rcvAdv.Size(right) >= step
 }
 
 func (c *Conn) setState(s State) {
