@@ -7,7 +7,7 @@ type Config struct {
 	MTU              int           // link MTU; advertised MSS is MTU-40 (IPv4) or MTU-60 (IPv6)
 	SendBuffer       int           // bytes
 	RecvBuffer       int           // bytes
-	SynRetries       int           // SYN retransmissions before ETIMEDOUT (Linux tcp_syn_retries: 6)
+	SynRetries       int           // SYN retransmissions before ETIMEDOUT (default 7: gives up at 247 s, MUST-23; Linux's 6 gives 127 s)
 	SynAckRetries    int           // SYN-ACK retransmissions before a half-open child is dropped (Linux: 5)
 	Retries          int           // data retransmissions before ETIMEDOUT (Linux tcp_retries2: 15)
 	InitialRTO       time.Duration // RFC 6298 §2.1: 1 s
@@ -20,7 +20,7 @@ type Config struct {
 	ChallengeAckRate int           // RFC 5961 §7: challenge ACKs per second per Env (Linux: 1000)
 	SynQueue         int           // half-open children per listener
 	AcceptQueue      int           // established, unaccepted children per listener
-	DelayedAck       bool          // reserved; the core acknowledges at the end of each Poll
+	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
@@ -29,7 +29,7 @@ func DefaultConfig() Config {
 		MTU:              1500,
 		SendBuffer:       256 << 10,
 		RecvBuffer:       256 << 10,
-		SynRetries:       6,
+		SynRetries:       7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
 		SynAckRetries:    5,
 		Retries:          15,
 		InitialRTO:       time.Second,

@@ -122,9 +122,14 @@ func NewActive(env *Env, t Tuple, now time.Duration) *Conn {
 }
 
 func newConn(env *Env, t Tuple, now time.Duration) *Conn {
+	return newConnISS(env, t, env.ISN.ISN(now, t))
+}
+
+// newConnISS makes a CLOSED connection with a chosen ISS (a SYN cookie's).
+func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	cfg := &env.Config
 	c := &Conn{env: env, tuple: t, noDelay: true}
-	c.iss = env.ISN.ISN(now, t)
+	c.iss = iss
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.bufSeq = c.iss.Add(1)
 	c.snd.limit = cfg.SendBuffer
@@ -136,9 +141,15 @@ func newConn(env *Env, t Tuple, now time.Duration) *Conn {
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
 	// RFC 7323 §5.4: a per-connection random offset keeps TSval from
 	// revealing the host's clock.
-	c.tsOffset = uint32(env.ISN.Hash([]byte{byte(c.iss), byte(c.iss >> 8), byte(c.iss >> 16), byte(c.iss >> 24), 't'}))
+	c.tsOffset = tsOffsetFor(env, c.iss)
 	c.cc.init(c)
 	return c
+}
+
+// tsOffsetFor derives a connection's timestamp offset from its ISS, so a
+// SYN cookie's SYN-ACK and the connection built later agree on it.
+func tsOffsetFor(env *Env, iss seqnum.Value) uint32 {
+	return uint32(env.ISN.Hash([]byte{byte(iss), byte(iss >> 8), byte(iss >> 16), byte(iss >> 24), 't'}))
 }
 
 // State returns the connection's state.

@@ -15,6 +15,10 @@ type Listener struct {
 	half   []*Conn
 	ready  []*Conn
 	closed bool
+	// cookieAt is when the listener last sent a SYN cookie; cookieSent
+	// says whether it ever did. ACKs are checked as cookies only then.
+	cookieAt   time.Duration
+	cookieSent bool
 	// SynQueue and AcceptQueue override the Env's limits when positive.
 	SynQueue, AcceptQueue int
 }
@@ -45,17 +49,15 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 		l.drop(t, seg, DropListenRST)
 		return nil
 	case seg.has(flagACK):
+		if c, handled := l.cookieAck(now, t, seg, out); handled {
+			return c
+		}
 		r := out.push(t)
 		r.Seq, r.Flags = seg.Ack, flagRST
 		l.drop(t, seg, DropListenAck)
 		return nil
 	case !seg.has(flagSYN) || l.closed:
 		l.drop(t, seg, DropListenNoSyn)
-		return nil
-	}
-	if len(l.half) >= l.synLimit() {
-		l.env.Stats.ListenDrops++
-		l.drop(t, seg, DropSynQueueFull)
 		return nil
 	}
 	if len(l.ready) >= l.acceptLimit() {
@@ -66,6 +68,16 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 		l.drop(t, seg, DropAcceptQueueFull)
 		return nil
 	}
+	mode := l.env.Config.SynCookies
+	if mode == CookiesAlways || mode == CookiesWhenFull && len(l.half) >= l.synLimit() {
+		l.sendCookie(now, t, seg, out)
+		return nil
+	}
+	if len(l.half) >= l.synLimit() {
+		l.env.Stats.ListenDrops++
+		l.drop(t, seg, DropSynQueueFull)
+		return nil
+	}
 	c := newConn(l.env, t, now)
 	c.passive = true
 	c.listener = l
@@ -73,6 +85,7 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 	l.env.Stats.PassiveOpens++
 	c.irs = seg.Seq
 	c.rcvNxt = seg.Seq.Add(1)
+	c.rcvAdv = c.rcvNxt // sendSyn moves the window's right edge from here
 	c.negotiate(seg, now)
 	c.sndWnd = uint32(seg.Window) // RFC 7323 §2.2: SYN windows are not scaled
 	c.maxSndWnd = c.sndWnd

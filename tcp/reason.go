@@ -35,6 +35,7 @@ const (
 	DropReassemblyFull      // too many out-of-order blocks held
 	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
 	DropUnsupported         // runtime: not TCP, or an IP fragment
+	DropBadCookie           // an ACK to a listener with no valid SYN cookie
 	numDropReasons
 )
 
@@ -67,6 +68,7 @@ var dropNames = [...]string{
 	DropReassemblyFull:      "ReassemblyFull",
 	DropNotForUs:            "NotForUs",
 	DropUnsupported:         "Unsupported",
+	DropBadCookie:           "BadCookie",
 }
 
 func (r DropReason) String() string {

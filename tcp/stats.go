@@ -4,25 +4,29 @@ package tcp
 // where one exists). The core updates them with plain adds: the caller
 // that serializes calls into the core also guards its Stats.
 type Stats struct {
-	ActiveOpens     uint64 // CLOSED -> SYN-SENT
-	PassiveOpens    uint64 // LISTEN -> SYN-RECEIVED
-	AttemptFails    uint64 // SYN-SENT/SYN-RECEIVED -> CLOSED, or SYN-RECEIVED -> LISTEN
-	EstabResets     uint64 // ESTABLISHED/CLOSE-WAIT -> CLOSED by RST
-	CurrEstab       int64  // connections in ESTABLISHED or CLOSE-WAIT
-	InSegs          uint64
-	OutSegs         uint64
-	RetransSegs     uint64
-	InErrs          uint64
-	OutRsts         uint64
-	ChallengeAcks   uint64 // RFC 5961 challenge ACKs sent
-	SynRetrans      uint64
-	SynAckRetrans   uint64
-	Timeouts        uint64 // connections closed by retransmission timeout
-	TimeWaitReopen  uint64 // SYNs that reopened a TIME-WAIT connection
-	PAWSRejects     uint64
-	ListenOverflows uint64 // final ACK dropped: accept queue full (Linux ListenOverflows)
-	ListenDrops     uint64 // SYNs dropped by a listener (Linux ListenDrops)
-	Drops           [NumDropReasons]uint64
+	ActiveOpens      uint64 // CLOSED -> SYN-SENT
+	PassiveOpens     uint64 // LISTEN -> SYN-RECEIVED
+	AttemptFails     uint64 // SYN-SENT/SYN-RECEIVED -> CLOSED, or SYN-RECEIVED -> LISTEN
+	EstabResets      uint64 // ESTABLISHED/CLOSE-WAIT -> CLOSED by RST
+	CurrEstab        int64  // connections in ESTABLISHED or CLOSE-WAIT
+	InSegs           uint64
+	OutSegs          uint64
+	RetransSegs      uint64
+	InErrs           uint64
+	OutRsts          uint64
+	ChallengeAcks    uint64 // RFC 5961 challenge ACKs sent
+	SynRetrans       uint64
+	SynAckRetrans    uint64
+	Timeouts         uint64 // connections closed by retransmission timeout
+	TimeWaitReopen   uint64 // SYNs that reopened a TIME-WAIT connection
+	PAWSRejects      uint64
+	ListenOverflows  uint64 // final ACK dropped: accept queue full (Linux ListenOverflows)
+	ListenDrops      uint64 // SYNs dropped by a listener (Linux ListenDrops)
+	SyncookiesSent   uint64 // SYN-ACKs carrying a cookie
+	SyncookiesRecv   uint64 // connections built from a valid cookie
+	SyncookiesFailed uint64 // ACKs whose cookie was forged, stale or wrong
+	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
+	Drops            [NumDropReasons]uint64
 }
 
 // Observer, when set in an Env, hears about state changes and drops.
