@@ -13,27 +13,32 @@ type bufferPool struct {
 	pool sync.Pool
 }
 
-func (p *bufferPool) get(size int) []byte {
-	if size != p.size {
-		return make([]byte, size)
+// get returns a buffer of size bytes. Buffers travel as *[]byte, the
+// pointer kept by their owner, so that put does not allocate a new box
+// for the slice header each time (which made every drained receive
+// buffer cost an allocation).
+func (p *bufferPool) get(size int) *[]byte {
+	if size == p.size {
+		if b, ok := p.pool.Get().(*[]byte); ok {
+			return b
+		}
 	}
-	if b, ok := p.pool.Get().(*[]byte); ok {
-		return *b
-	}
-	return make([]byte, size)
+	b := make([]byte, size)
+	return &b
 }
 
-func (p *bufferPool) put(b []byte) {
-	if len(b) != p.size {
+func (p *bufferPool) put(b *[]byte) {
+	if b == nil || len(*b) != p.size {
 		return
 	}
-	p.pool.Put(&b)
+	p.pool.Put(b)
 }
 
 // sendBuffer is a ring of bytes written by the user and not yet
 // acknowledged. Its first byte has sequence number Conn.bufSeq.
 type sendBuffer struct {
 	buf   []byte
+	box   *[]byte // buf's pool handle
 	head  int
 	n     int
 	limit int
@@ -47,7 +52,8 @@ func (b *sendBuffer) write(p []byte, pool *bufferPool) int {
 		return 0
 	}
 	if b.buf == nil {
-		b.buf = pool.get(b.limit)
+		b.box = pool.get(b.limit)
+		b.buf = *b.box
 		b.head = 0
 	}
 	tail := (b.head + b.n) % len(b.buf)
@@ -77,8 +83,8 @@ func (b *sendBuffer) consume(k int, pool *bufferPool) {
 	if b.n == 0 {
 		b.head = 0
 		if b.buf != nil {
-			pool.put(b.buf)
-			b.buf = nil
+			pool.put(b.box)
+			b.buf, b.box = nil, nil
 		}
 		return
 	}
@@ -87,8 +93,8 @@ func (b *sendBuffer) consume(k int, pool *bufferPool) {
 
 func (b *sendBuffer) release(pool *bufferPool) {
 	if b.buf != nil {
-		pool.put(b.buf)
-		b.buf = nil
+		pool.put(b.box)
+		b.buf, b.box = nil, nil
 	}
 	b.n, b.head = 0, 0
 }
@@ -104,6 +110,7 @@ const maxOOORanges = 16
 // out-of-order blocks at their place in the ring, listed in ooo.
 type recvBuffer struct {
 	buf    []byte
+	box    *[]byte // buf's pool handle
 	head   int
 	n      int
 	limit  int
@@ -135,7 +142,8 @@ func (b *recvBuffer) insert(next, seq seqnum.Value, data []byte, pool *bufferPoo
 		return false
 	}
 	if b.buf == nil {
-		b.buf = pool.get(b.limit)
+		b.box = pool.get(b.limit)
+		b.buf = *b.box
 		b.head = 0
 	}
 	off := b.n + int(next.Size(seq))
@@ -184,18 +192,19 @@ func (b *recvBuffer) read(p []byte, pool *bufferPool) int {
 	b.n -= k
 	b.head = (b.head + k) % len(b.buf)
 	if b.n == 0 && len(b.ooo) == 0 {
-		pool.put(b.buf)
-		b.buf = nil
+		pool.put(b.box)
+		b.buf, b.box = nil, nil
 		b.head = 0
-		b.ooo = nil
+		// ooo is empty; keeping its capacity spares the next insert
+		// an allocation.
 	}
 	return k
 }
 
 func (b *recvBuffer) release(pool *bufferPool) {
 	if b.buf != nil {
-		pool.put(b.buf)
-		b.buf = nil
+		pool.put(b.box)
+		b.buf, b.box = nil, nil
 	}
 	b.n, b.head, b.ooo = 0, 0, nil
 }

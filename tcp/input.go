@@ -77,8 +77,11 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, out *Output) {
 		c.setState(Established)
 		c.events |= EvEstablished | EvWritable
 		c.ackNow = true
-		// Sixth step onwards for any data or FIN on the SYN-ACK.
-		c.acceptText(now, seg, seg.Seq.Add(1), seg.Payload, seg.has(flagFIN), out)
+		// Sixth step onwards for any data or FIN on the SYN-ACK, cut to
+		// the window our SYN offered (RFC 9293 §3.10.7.4: trim what lies
+		// outside the window) so that it cannot overrun the buffer.
+		seq, payload, fin := c.trim(seg, c.rcvWnd())
+		c.acceptText(now, seg, seq, payload, fin, out)
 		return
 	}
 	// Simultaneous open (RFC 9293 §3.5, figure 7; MUST-10): answer with
@@ -142,6 +145,14 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		c.sndNxt = c.iss
 		return
 	}
+	// RFC 9293 §3.5 figure 7 line 6 (MUST-10): in a simultaneous open the
+	// peer's SYN-ACK repeats its SYN, which lies just left of the window.
+	// Trimming the SYN off (§3.10.7.4: "trimming off any portions that
+	// lie outside the window (including SYN and FIN)") leaves an ACK at
+	// RCV.NXT that completes the handshake, as the figure shows. Checked
+	// strictly it would be unacceptable and cost both ends one more
+	// exchange (the problem RFC 9293 Appendix A.2 describes).
+	simSynAck := c.state == SynReceived && !c.passive && syn && !rst && seg.has(flagACK) && seg.Seq == c.irs
 	if c.tsOK && !rst {
 		if !seg.Options.HasTimestamps {
 			// RFC 7323 §3.2: once negotiated, a non-RST segment
@@ -161,7 +172,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 
 	// First: is the segment acceptable (the four cases of §3.10.7.4)?
 	wnd := c.rcvWnd()
-	if !c.acceptable(seg, wnd) {
+	if !simSynAck && !c.acceptable(seg, wnd) {
 		if rst {
 			c.drop(seg, DropRSTOutOfWindow)
 			return
@@ -191,7 +202,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	}
 
 	// Fourth: SYN (RFC 5961 §4.2; RFC 9293 §3.10.7.4).
-	if syn {
+	if syn && !simSynAck {
 		if c.state == SynReceived && c.passive {
 			// Return to LISTEN: the listener forgets this child.
 			c.env.Stats.AttemptFails++
@@ -225,7 +236,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		}
 		c.sndUna = seg.Ack
 		c.synAcked(now)
-		c.sndWnd = uint32(seg.Window) << c.sndShift
+		c.sndWnd = c.segWindow(seg)
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 		c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
 		c.setState(Established)
@@ -273,7 +284,10 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	}
 
 	// Sixth to eighth: urgent data is delivered inline, then text, then FIN.
-	seq, payload, fin := c.trim(seg, wnd)
+	// RCV.WND is read again: reaching ESTABLISHED above may have moved
+	// RCV.NXT over text queued from the SYN, and trimming to the older,
+	// larger window would let the segment overrun the receive buffer.
+	seq, payload, fin := c.trim(seg, c.rcvWnd())
 	c.acceptText(now, seg, seq, payload, fin, out)
 }
 
@@ -339,8 +353,13 @@ func (c *Conn) trim(seg *Segment, wnd seqnum.Size) (seqnum.Value, []byte, bool) 
 		}
 		payload = payload[:keep]
 		fin = false
+		// What lay beyond the window was not accepted: acknowledge, as
+		// for an unacceptable segment, so that a zero-window probe
+		// learns the window (RFC 9293 §3.10.7.4 first check; §3.8.6.1).
+		c.ackNow = true
 	} else if fin && end == right && wnd == 0 {
 		fin = false
+		c.ackNow = true
 	}
 	return seq, payload, fin
 }
@@ -387,6 +406,12 @@ func (c *Conn) finReceived(now time.Duration) {
 	c.rcvFinAhead = false
 	c.finRcvd = true
 	c.rcvNxt = c.rcvNxt.Add(1)
+	if c.rcvAdv.LessThan(c.rcvNxt) {
+		// A FIN right after text that filled the window takes a
+		// sequence number but no buffer space: keep RCV.NXT =< the
+		// window's right edge (RFC 9293 §3.3.1).
+		c.rcvAdv = c.rcvNxt
+	}
 	c.ackNow = true
 	c.events |= EvReadable
 	switch c.state {
@@ -479,14 +504,16 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 			c.rtoAt = now + c.rto
 		}
 	} else if ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
-		c.sndMax.GreaterThan(c.sndUna) && uint32(seg.Window)<<c.sndShift == c.sndWnd {
+		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd {
 		// RFC 5681 §2: a duplicate acknowledgment.
 		c.cc.onDupAck(c)
 	}
-	// Window update (RFC 9293 §3.10.7.4): only from a segment newer than
-	// the one that last set it.
-	if c.sndWl1.LessThan(seg.Seq) || (c.sndWl1 == seg.Seq && c.sndWl2.LessThanEq(ack)) {
-		c.sndWnd = uint32(seg.Window) << c.sndShift
+	// Window update (RFC 9293 §3.10.7.4): "If SND.UNA =< SEG.ACK =<
+	// SND.NXT", and only from a segment newer than the one that last set
+	// it. An older ACK, which RFC 5961 §5.2 lets through, must not.
+	if ack.GreaterThanEq(c.sndUna) &&
+		(c.sndWl1.LessThan(seg.Seq) || (c.sndWl1 == seg.Seq && c.sndWl2.LessThanEq(ack))) {
+		c.sndWnd = c.segWindow(seg)
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 		c.sndWl1, c.sndWl2 = seg.Seq, ack
 		if c.sndWnd > 0 {
@@ -505,4 +532,13 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 		c.tsRecent = seg.Options.TSVal
 		c.tsRecentAt = now
 	}
+}
+
+// segWindow is SEG.WND in bytes: the window field shifted by the peer's
+// scale, except in a SYN, whose window is never scaled (RFC 7323 §2.2).
+func (c *Conn) segWindow(seg *Segment) uint32 {
+	if seg.has(flagSYN) {
+		return uint32(seg.Window)
+	}
+	return uint32(seg.Window) << c.sndShift
 }

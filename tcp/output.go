@@ -154,20 +154,30 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 			usable = int(wnd - inflight)
 		}
 		n := min(unsent, mss, usable)
-		if c.forceProbe && n == 0 && unsent > 0 {
+		// probe is the persist timer's or the retransmission timer's
+		// override: send what fits, or one octet past a zero window.
+		probe := c.forceProbe
+		c.forceProbe = false
+		if probe && n == 0 && unsent > 0 {
 			// Zero-window probe (RFC 9293 §3.8.6.1): one byte past the window.
 			n = 1
 		}
-		c.forceProbe = false
-		if n < unsent && n < mss && n < int(c.maxSndWnd/2) {
-			// Sender SWS avoidance (RFC 9293 §3.8.6.2.1, MUST-38).
+		if !probe && n < unsent && n < mss && n < int(c.maxSndWnd/2) {
+			// Sender SWS avoidance (RFC 9293 §3.8.6.2.1, MUST-38). The
+			// override timeout ends the wait (its case 4); without this,
+			// the check itself cancelled every zero-window probe.
 			n = 0
 		}
-		if n > 0 && n == unsent && n < mss && !c.noDelay && inflight > 0 && !c.finQueued {
+		if !probe && n > 0 && n == unsent && n < mss && !c.noDelay && inflight > 0 && !c.finQueued {
 			// Nagle (RFC 9293 §3.7.4, SHLD-7): one small segment in flight.
 			n = 0
 		}
-		fin := finPending && n == unsent
+		// The FIN takes a sequence number too: send it only if the peer's
+		// window has room for it (as Linux's tcp_snd_wnd_test does), or
+		// as a probe. A FIN past the window is dropped, and so is every
+		// segment after it, ACKs included, as their SEQ lies beyond the
+		// window, until a retransmission brings the FIN.
+		fin := finPending && n == unsent && (probe || inflight+uint32(n) < c.sndWnd)
 		if n == 0 && !fin {
 			break
 		}
@@ -187,8 +197,9 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		}
 	}
 	if !sent && c.sndUna == c.sndMax && c.persistAt == never {
-		if off := int(c.bufSeq.Size(c.sndNxt)); c.snd.n > off {
-			// Data waits on a closed or too small window: probe later.
+		if off := int(c.bufSeq.Size(c.sndNxt)); c.snd.n > off || c.finQueued {
+			// Data or the FIN waits on a closed or too small window:
+			// probe later.
 			c.persistAt = now + c.persistInterval()
 		}
 	}

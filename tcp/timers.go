@@ -60,6 +60,11 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 	}
 	c.cc.onTimeout(c)
 	c.sndNxt = c.sndUna
+	// Retransmit at least one octet even if the window has since closed
+	// (a lost probe, or a peer that shrank its window): with nothing
+	// sent, no timer would run again (RFC 9293 §3.8.6.1, MUST-36 and
+	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND).
+	c.forceProbe = c.state.Synchronized()
 }
 
 // rttSample updates SRTT, RTTVAR and RTO from a measurement

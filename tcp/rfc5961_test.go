@@ -1,0 +1,226 @@
+package tcp
+
+// RFC 5961 (Improving TCP's Robustness to Blind In-Window Attacks), as
+// RFC 9293 §3.10.7.4 incorporates it: RST validation (§3), SYN in a
+// synchronized state (§4), ACK validation (§5) and the challenge ACK rate
+// limit (§7).
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/threeway-tcp/threeway/seqnum"
+)
+
+// RFC 5961 §3.2 (RFC 9293 §3.10.7.4 second check, 1): a RST outside the
+// receive window is dropped silently.
+func TestRstOutOfWindowDroppedSilently(t *testing.T) {
+	for _, seq := range []seqnum.Value{rseq(0), rseq(1 + testBuf), rseq(-1000000), rseq(1 << 30)} {
+		c := connEstablished(t)
+		before := c.env.Stats
+		send(t, c, Segment{Seq: seq, Flags: flagRST})
+		send(t, c, Segment{Seq: seq, Ack: c.lseq(1), Flags: flagRST | flagACK})
+		expect(t, recv(t, c))
+		expectState(t, c, Established)
+		expectDrop(t, c.env, before, DropRSTOutOfWindow, 2)
+	}
+}
+
+// RFC 5961 §3.2 (2): a RST exactly at RCV.NXT resets the connection; the
+// user hears ECONNRESET (MUST-12).
+func TestRstExactResets(t *testing.T) {
+	c := connEstablished(t)
+	c.Write([]byte("pending"))
+	recv(t, c)
+	send(t, c, Segment{Seq: rseq(1), Flags: flagRST})
+	expect(t, recv(t, c))
+	expectState(t, c, Closed)
+	if !errors.Is(c.Err(), ErrConnectionReset) {
+		t.Fatalf("err %v", c.Err())
+	}
+	if ev := c.TakeEvents(); ev&(EvError|EvClosed|EvReadable|EvWritable) != EvError|EvClosed|EvReadable|EvWritable {
+		t.Fatalf("events %b", ev)
+	}
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrConnectionReset) {
+		t.Fatalf("Read err %v", err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, ErrConnectionReset) {
+		t.Fatalf("Write err %v", err)
+	}
+	if c.env.Stats.EstabResets != 1 || c.env.Stats.CurrEstab != 0 {
+		t.Fatalf("stats %+v", c.env.Stats)
+	}
+}
+
+// RFC 9293 §3.10.7.4 second check: an exact RST closes every
+// synchronized state; FIN-WAIT-1/2 and CLOSE-WAIT report the reset,
+// CLOSING and LAST-ACK just close.
+func TestRstExactInEachState(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mk   func(testing.TB) *testConn
+		at   int
+		err  error
+	}{
+		{"FIN-WAIT-1", connFinWait1, 1, ErrConnectionReset},
+		{"FIN-WAIT-2", connFinWait2, 1, ErrConnectionReset},
+		{"CLOSE-WAIT", connCloseWait, 2, ErrConnectionReset},
+		{"CLOSING", connClosing, 2, nil},
+		{"LAST-ACK", connLastAck, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.mk(t)
+			send(t, c, Segment{Seq: rseq(tc.at), Flags: flagRST})
+			expect(t, recv(t, c))
+			expectState(t, c, Closed)
+			if !errors.Is(c.Err(), tc.err) && c.Err() != tc.err {
+				t.Fatalf("err %v, want %v", c.Err(), tc.err)
+			}
+		})
+	}
+}
+
+// RFC 5961 §3.2 (3): a RST in the window but not at RCV.NXT gets a
+// challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and changes nothing;
+// the genuine peer answers it with a RST at RCV.NXT.
+func TestRstInWindowChallengeAck(t *testing.T) {
+	c := connEstablished(t)
+	before := c.env.Stats
+	send(t, c, Segment{Seq: rseq(2), Flags: flagRST})
+	send(t, c, Segment{Seq: rseq(testBuf), Ack: c.lseq(1), Flags: flagRST | flagACK})
+	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	expect(t, recv(t, c), ack, ack)
+	expectState(t, c, Established)
+	expectDrop(t, c.env, before, DropRSTChallenged, 2)
+	if c.env.Stats.ChallengeAcks != 2 {
+		t.Fatalf("ChallengeAcks %d", c.env.Stats.ChallengeAcks)
+	}
+	send(t, c, Segment{Seq: rseq(1), Flags: flagRST})
+	expectState(t, c, Closed)
+}
+
+// RFC 5961 §4.2: a SYN in a synchronized state, in the window or not, gets
+// a challenge ACK and is dropped.
+func TestSynInEstablishedChallengeAck(t *testing.T) {
+	for _, seq := range []seqnum.Value{rseq(1), rseq(500), rseq(-5), rseq(1 << 31)} {
+		c := connEstablished(t)
+		before := c.env.Stats
+		send(t, c, Segment{Seq: seq, Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+		if seq == rseq(1) || seq == rseq(500) {
+			expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+			expectDrop(t, c.env, before, DropSYNChallenged, 1)
+		} else {
+			// Outside the window the first check already answers
+			// with the same ACK (RFC 9293 §3.10.7.4).
+			expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+		}
+		expectState(t, c, Established)
+	}
+	// Likewise a SYN-ACK, and in the other synchronized states.
+	for _, mk := range []func(testing.TB) *testConn{connFinWait1, connFinWait2, connCloseWait, connClosing, connLastAck} {
+		c := mk(t)
+		st := c.State()
+		send(t, c, Segment{Seq: c.rcvNxt, Ack: c.sndMax, Flags: flagSYN | flagACK, Window: remoteWin})
+		got := recv(t, c)
+		if len(got) != 1 || got[0].Flags != flagACK || got[0].Ack != c.rcvNxt || got[0].Seq != c.sndMax {
+			t.Fatalf("%v: %v", st, got)
+		}
+		expectState(t, c, st)
+	}
+}
+
+// RFC 5961 §5.2: an ACK is acceptable only in
+// SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT; otherwise the segment,
+// text and all, is dropped and an ACK sent.
+func TestAckRangeCheck(t *testing.T) {
+	c := connEstablished(t)
+	c.Write(pattern(0, 100))
+	recv(t, c)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin})
+	// SND.UNA = L+51, SND.NXT = L+101, MAX.SND.WND = 60000.
+	for _, tc := range []struct {
+		name string
+		ack  seqnum.Value
+		ok   bool
+	}{
+		{"too new", c.lseq(102), false},
+		{"far too new", c.lseq(1 << 30), false},
+		{"too old", c.lseq(51 - 60001), false},
+		{"oldest allowed", c.lseq(51 - 60000), true},
+		{"duplicate", c.lseq(51), true},
+		{"SND.NXT", c.lseq(101), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := connEstablished(t)
+			c.Write(pattern(0, 100))
+			recv(t, c)
+			send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin})
+			before := c.env.Stats
+			send(t, c, Segment{Seq: rseq(1), Ack: tc.ack, Flags: flagACK, Window: remoteWin, Payload: []byte("text")})
+			if tc.ok {
+				expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(5), Flags: flagACK, Window: testBuf - 4})
+				if c.Readable() != 4 {
+					t.Fatalf("text not accepted")
+				}
+				return
+			}
+			expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+			expectDrop(t, c.env, before, DropAckUnacceptable, 1)
+			if c.Readable() != 0 || c.sndUna != c.lseq(51) {
+				t.Fatalf("segment with unacceptable ACK was processed")
+			}
+		})
+	}
+}
+
+// RFC 5961 §7: challenge ACKs are limited to Config.ChallengeAckRate a
+// second (per Env); past the limit the segment is still dropped, counted
+// as DropChallengeAckLimited, and a second later they flow again.
+func TestChallengeAckRateLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.ChallengeAckRate = 3
+	c := connEstablishedWith(t, cfg)
+	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	burst := func(start time.Duration) {
+		t.Helper()
+		c.now = start
+		before := c.env.Stats
+		for i := 0; i < 5; i++ {
+			send(t, c, Segment{Seq: rseq(10 + i), Flags: flagRST})
+		}
+		send(t, c, Segment{Seq: rseq(10), Flags: flagSYN})
+		expect(t, recv(t, c), ack, ack, ack)
+		expectDrop(t, c.env, before, DropChallengeAckLimited, 3)
+		expectState(t, c, Established)
+		c.now = start + time.Second - 1
+		send(t, c, Segment{Seq: rseq(10), Flags: flagRST})
+		expect(t, recv(t, c))
+	}
+	// The limiter counts in one-second windows, each starting with the
+	// first challenge after the previous one ended.
+	burst(0)
+	burst(1200 * time.Millisecond)
+	c.now = 2200 * time.Millisecond
+	send(t, c, Segment{Seq: rseq(10), Flags: flagRST})
+	expect(t, recv(t, c), ack)
+	if c.env.Stats.ChallengeAcks != 7 {
+		t.Fatalf("ChallengeAcks %d", c.env.Stats.ChallengeAcks)
+	}
+}
+
+// The limit is shared by every connection of an Env.
+func TestChallengeAckRateLimitPerEnv(t *testing.T) {
+	cfg := testConfig()
+	cfg.ChallengeAckRate = 1
+	env := newTestEnv(cfg)
+	a := connEstablishedWith(t, cfg)
+	a.Conn.env = env
+	b := connEstablishedWith(t, cfg)
+	b.Conn.env = env
+	send(t, a, Segment{Seq: rseq(10), Flags: flagRST})
+	send(t, b, Segment{Seq: rseq(10), Flags: flagRST})
+	if len(recv(t, a))+len(recv(t, b)) != 1 {
+		t.Fatal("two challenge ACKs within the limit of one")
+	}
+}
