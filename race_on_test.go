@@ -1,0 +1,5 @@
+//go:build race
+
+package threeway
+
+const raceEnabled = true
