@@ -26,8 +26,8 @@ import (
 // The connection under test always has this tuple: LOCAL is us, REMOTE
 // the scripted peer. Passive fixtures listen on LOCAL_PORT.
 var (
-	localAddr   = netip.MustParseAddr("10.0.0.1")
-	remoteAddr  = netip.MustParseAddr("10.0.0.2")
+	localAddr   = netip.MustParseAddr("192.0.2.1")
+	remoteAddr  = netip.MustParseAddr("192.0.2.2")
 	localAddr6  = netip.MustParseAddr("2001:db8::1")
 	remoteAddr6 = netip.MustParseAddr("2001:db8::2")
 )

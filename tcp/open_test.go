@@ -6,6 +6,7 @@ package tcp
 // §3.10.7.1).
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -757,5 +758,25 @@ func TestListenerCloseResetsChildren(t *testing.T) {
 	seg = peerSyn()
 	if l.Input(0, testTuple, &seg, &out) != nil {
 		t.Fatal("closed listener took a SYN")
+	}
+}
+
+// Text on the final ACK of a handshake whose SYN carried text is cut to
+// the window that is left once the SYN's text is in order (RFC 9293
+// §3.10.7.4 trimming), not to the window the SYN-ACK offered.
+func TestFinalAckTextTrimmedAfterSynText(t *testing.T) {
+	cfg := testConfig()
+	cfg.RecvBuffer = 1000
+	l, env := listenerWith(t, cfg)
+	syn := peerSyn()
+	syn.Payload = pattern(0, 600)
+	c := accept(t, l, env, 0, syn)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: 1000, Options: mssOpt(testMSS)})
+	send(t, c, Segment{Seq: rseq(601), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(600, 1000)})
+	expectState(t, c, Established)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 0})
+	buf := make([]byte, 2000)
+	if n, _ := c.Read(buf); n != 1000 || !bytes.Equal(buf[:n], pattern(0, 1000)) {
+		t.Fatalf("read %d octets", n)
 	}
 }

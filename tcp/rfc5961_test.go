@@ -224,3 +224,19 @@ func TestChallengeAckRateLimitPerEnv(t *testing.T) {
 		t.Fatal("two challenge ACKs within the limit of one")
 	}
 }
+
+// An ACK below SND.UNA that RFC 5961 §5.2 lets through (within
+// MAX.SND.WND) still must not update the send window: RFC 9293 §3.10.7.4
+// updates it only "If SND.UNA =< SEG.ACK =< SND.NXT".
+func TestOldAckDoesNotUpdateWindow(t *testing.T) {
+	c := connEstablished(t)
+	c.Write(pattern(0, 100))
+	recv(t, c)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 10)})
+	recv(t, c)
+	send(t, c, Segment{Seq: rseq(11), Ack: c.lseq(1), Flags: flagACK, Window: 0, Payload: pattern(10, 10)})
+	expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(21), Flags: flagACK, Window: testBuf - 20})
+	if c.sndWnd != remoteWin || c.sndUna != c.lseq(51) {
+		t.Fatalf("SND.WND %d SND.UNA %v: an old ACK moved the window", c.sndWnd, c.sndUna)
+	}
+}
