@@ -49,6 +49,7 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesRecv":   st.SyncookiesRecv,
 		"SyncookiesFailed": st.SyncookiesFailed,
 		"SyncookiesNoTS":   st.SyncookiesNoTS,
+		"KeepAliveProbes":  st.KeepAliveProbes,
 		"Drops":            s.DropCounts(),
 	}
 }

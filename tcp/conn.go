@@ -110,6 +110,7 @@ type Conn struct {
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
 	cc congestion
+	ka keepAlive
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -380,6 +381,7 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 		c.rcv.release(&c.env.recvPool)
 	}
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.ka.on = false
 	c.events |= EvClosed | EvReadable | EvWritable
 }
 
@@ -391,6 +393,9 @@ func (c *Conn) Deadline() time.Duration {
 	}
 	if c.closeAt < d {
 		d = c.closeAt
+	}
+	if c.ka.on && c.ka.at < d {
+		d = c.ka.at
 	}
 	if c.ackNow {
 		return 0

@@ -185,6 +185,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		c.sendAck(now, out)
 		return
 	}
+	c.heardFromPeer(now)
 
 	// Second: RST (RFC 5961 §3.2).
 	if rst {

@@ -12,6 +12,9 @@ import (
 // retransmissions and acknowledgments.
 func (c *Conn) Poll(now time.Duration, out *Output) {
 	c.runTimers(now)
+	if c.ka.on && now >= c.ka.at && c.state != Closed {
+		c.keepAliveDue(now, out)
+	}
 	switch c.state {
 	case Closed, Listen:
 		return

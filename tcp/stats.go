@@ -26,6 +26,7 @@ type Stats struct {
 	SyncookiesRecv   uint64 // connections built from a valid cookie
 	SyncookiesFailed uint64 // ACKs whose cookie was forged, stale or wrong
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
+	KeepAliveProbes  uint64 // keep-alive probes sent
 	Drops            [NumDropReasons]uint64
 }
 
