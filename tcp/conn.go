@@ -140,17 +140,22 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
 	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
-	// RFC 7323 §5.4: a per-connection random offset keeps TSval from
-	// revealing the host's clock.
-	c.tsOffset = tsOffsetFor(env, c.iss)
+	c.tsOffset = tsOffsetFor(env, t)
 	c.cc.init(c)
 	return c
 }
 
-// tsOffsetFor derives a connection's timestamp offset from its ISS, so a
-// SYN cookie's SYN-ACK and the connection built later agree on it.
-func tsOffsetFor(env *Env, iss seqnum.Value) uint32 {
-	return uint32(env.ISN.Hash([]byte{byte(iss), byte(iss >> 8), byte(iss >> 16), byte(iss >> 24), 't'}))
+// tsOffsetFor is the random offset added to our timestamp clock towards
+// one remote host (RFC 7323 §5.4): the clock is not revealed, yet TSval
+// keeps increasing across successive connections between the two hosts,
+// which RFC 6191's TIME-WAIT reopen check relies on (as Linux does).
+func tsOffsetFor(env *Env, t Tuple) uint32 {
+	var b [33]byte
+	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
+	copy(b[:16], la[:])
+	copy(b[16:32], ra[:])
+	b[32] = 't'
+	return uint32(env.ISN.Hash(b[:]))
 }
 
 // State returns the connection's state.

@@ -70,7 +70,7 @@ func TestCookieRoundTripKeepsOptions(t *testing.T) {
 							if sa.Ack != rseq(1) {
 								t.Fatalf("SYN-ACK acks %v", sa.Ack)
 							}
-							if clock := uint32(now/time.Millisecond) + tsOffsetFor(env, sa.Seq); ts && sa.Options.TSVal > clock {
+							if clock := uint32(now/time.Millisecond) + tsOffsetFor(env, tu); ts && sa.Options.TSVal > clock {
 								t.Fatalf("cookie TSval %d ahead of the clock %d", sa.Options.TSVal, clock)
 							}
 							var out Output

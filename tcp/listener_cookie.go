@@ -25,7 +25,7 @@ func (l *Listener) sendCookie(now time.Duration, t Tuple, seg *Segment, out *Out
 		env.Stats.SyncookiesNoTS++
 	} else {
 		o.HasTimestamps = true
-		o.TSVal = cookieTSVal(uint32(now/time.Millisecond)+tsOffsetFor(env, cookie), opts)
+		o.TSVal = cookieTSVal(uint32(now/time.Millisecond)+tsOffsetFor(env, t), opts)
 		o.TSEcr = seg.Options.TSVal
 		if opts&0xf != cookieNoWScale {
 			o.HasWScale, o.WScale = true, windowShiftFor(cfg.RecvBuffer)
