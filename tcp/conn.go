@@ -300,10 +300,15 @@ func (c *Conn) CloseWrite(now time.Duration) {
 }
 
 // enterFinState moves to the state a queued FIN leads to
-// (RFC 9293 §3.10.4): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK.
-// In SYN-RECEIVED the FIN waits for ESTABLISHED.
+// (RFC 9293 §3.10.4): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK,
+// and SYN-RECEIVED -> FIN-WAIT-1 when nothing was written; otherwise the
+// FIN waits for ESTABLISHED behind the data.
 func (c *Conn) enterFinState() {
 	switch c.state {
+	case SynReceived:
+		if c.snd.n == 0 {
+			c.setState(FinWait1)
+		}
 	case Established:
 		c.setState(FinWait1)
 	case CloseWait:

@@ -305,8 +305,9 @@ func TestZeroWindowProbe(t *testing.T) {
 	c.now = 1100 * time.Millisecond
 	expect(t, recv(t, c), probe)
 	// The receiver keeps its window shut, answering every probe. The
-	// probes back off exponentially up to MaxRTO and never give up.
-	gap := time.Second
+	// probes back off exponentially (2 s after the first, then 4 s, ...)
+	// up to MaxRTO and never give up.
+	gap := 2 * time.Second
 	for i := 0; i < 2*c.env.Config.Retries; i++ {
 		send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(6), Flags: flagACK, Window: 0})
 		expect(t, recv(t, c))

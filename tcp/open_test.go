@@ -606,16 +606,33 @@ func TestCloseInSynSent(t *testing.T) {
 	expectState(t, c, Closed)
 }
 
-// CLOSE in SYN-RECEIVED queues the FIN until ESTABLISHED (RFC 9293
-// §3.10.4), then FIN-WAIT-1.
-func TestCloseInSynReceivedQueuesFin(t *testing.T) {
+// CLOSE in SYN-RECEIVED with nothing written sends the FIN at once and
+// enters FIN-WAIT-1 (RFC 9293 §3.10.4); the ACK of SYN and FIN then leads
+// to FIN-WAIT-2. If the SYN-ACK is lost, it goes again before the FIN.
+func TestCloseInSynReceivedSendsFin(t *testing.T) {
 	c := connSynReceivedPassive(t)
+	c.CloseWrite(c.now)
+	expectState(t, c, FinWait1)
+	fin := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf}
+	expect(t, recv(t, c), fin)
+	c.now = c.Deadline()
+	expect(t, recv(t, c),
+		Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)}, fin)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	expectState(t, c, FinWait2)
+}
+
+// CLOSE in SYN-RECEIVED with data written queues the FIN behind the data
+// until ESTABLISHED (RFC 9293 §3.10.4), then FIN-WAIT-1.
+func TestCloseInSynReceivedQueuesFinBehindData(t *testing.T) {
+	c := connSynReceivedPassive(t)
+	c.Write([]byte("hi"))
 	c.CloseWrite(c.now)
 	expect(t, recv(t, c))
 	expectState(t, c, SynReceived)
 	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
 	expectState(t, c, FinWait1)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf})
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH | flagFIN, Window: testBuf, Payload: []byte("hi")})
 }
 
 // ABORT in SYN-RECEIVED and the synchronized states sends

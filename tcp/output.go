@@ -24,6 +24,11 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			return
 		}
 	case Established, CloseWait, FinWait1, Closing, LastAck:
+		if c.sndNxt == c.iss {
+			// FIN-WAIT-1 straight from SYN-RECEIVED (a CLOSE before the
+			// handshake completed): the SYN-ACK goes again first.
+			c.sendSyn(now, out)
+		}
 		if c.retransmitHead {
 			c.retransmitHead = false
 			c.sendRetransmitHead(now, out)
@@ -42,7 +47,7 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 	s := out.push(c.tuple)
 	s.Seq = c.iss
 	s.Flags = flagSYN
-	synAck := c.state == SynReceived
+	synAck := c.state != SynSent
 	if synAck {
 		s.Flags |= flagACK
 		s.Ack = c.rcvNxt
@@ -125,6 +130,12 @@ func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin
 	}
 	if c.rtoAt == never {
 		c.rtoAt = now + c.rto
+		if c.sndWnd == 0 {
+			// A zero-window probe: its timer keeps the persist
+			// backoff, so probes come ever further apart
+			// (RFC 9293 §3.8.6.1, SHLD-30).
+			c.rtoAt = now + c.persistInterval()
+		}
 	}
 	return n
 }

@@ -46,7 +46,13 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.closeWith(now, err)
 		return
 	}
-	c.rto = min(c.rto*2, cfg.MaxRTO)
+	if c.sndWnd == 0 && c.state.Synchronized() {
+		// A lost or refused zero-window probe: back the probe timer
+		// off rather than the RTO, which the data will need later.
+		c.persistBackoff++
+	} else {
+		c.rto = min(c.rto*2, cfg.MaxRTO)
+	}
 	c.timing = false
 	switch c.state {
 	case SynSent:

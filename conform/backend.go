@@ -1,0 +1,78 @@
+package conform
+
+import (
+	"net/netip"
+	"time"
+)
+
+// backend is a TCP implementation under test: the threeway stack on a
+// virtual clock, or the Linux kernel in a network namespace. The runner
+// drives it; every socket operation is non-blocking, and the runner
+// makes calls on blocking sockets wait by retrying them as time moves.
+type backend interface {
+	// name is "threeway" or "linux".
+	name() string
+	// start readies the backend for a script; time 0 is now.
+	start(cfg *Config) error
+	// close releases everything the backend holds.
+	close()
+	// now is the time since start.
+	now() time.Duration
+	// step moves time toward until, returning early when something may
+	// have happened: the threeway backend runs the stack's next timer
+	// (or jumps to until), the Linux backend sleeps about a millisecond.
+	step(until time.Duration)
+	// settle lets the stack finish reacting to the last input.
+	settle()
+	// sent drains the packets the stack has written since the last call.
+	sent() []sentPacket
+	// inject hands an IP packet to the stack.
+	inject(pkt []byte) error
+	// grace is how long a system call on a blocking socket may take to
+	// complete before it counts as blocked.
+	grace() time.Duration
+	// minTolerance is the least timing slack the backend can keep to.
+	minTolerance() time.Duration
+	// maxWait bounds how long an outbound packet at "*" is waited for.
+	maxWait() time.Duration
+	// sysctl applies a kernel setting before any socket is used; it
+	// reports false if the backend has no such setting.
+	sysctl(name, value string) (bool, error)
+	// socket creates a TCP socket.
+	socket(v6 bool) (sock, error)
+}
+
+// sentPacket is a packet the stack wrote and when.
+type sentPacket struct {
+	data []byte
+	at   time.Duration
+}
+
+// sock is one socket, non-blocking. Errors are syscall.Errno values;
+// EAGAIN means the call would block.
+type sock interface {
+	bind(ap netip.AddrPort) error
+	listen(backlog int) error
+	accept() (sock, error)
+	// connect starts an active open: nil (connected), EINPROGRESS, or
+	// an error.
+	connect(ap netip.AddrPort) error
+	// connectDone reports whether a connect in progress has finished,
+	// and how.
+	connectDone() (bool, error)
+	write(n int) (int, error)
+	// read returns 0, nil at the end of the stream.
+	read(n int) (int, error)
+	shutdown(how int) error
+	close() error
+	setsockopt(level, name int, v sockVal) error
+	getsockopt(level, name int) (sockVal, error)
+}
+
+// sockVal is a socket option's value: an int, or SO_LINGER's pair.
+type sockVal struct {
+	Int      int
+	IsLinger bool
+	OnOff    int
+	Seconds  int
+}

@@ -1,0 +1,586 @@
+package conform
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/threeway-tcp/threeway"
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// scriptLink is the link under a threeway stack in a script run: what the
+// runner injects is what the stack reads, and what the stack writes is
+// kept for the runner. Injection is synchronous: inject returns once the
+// stack has processed the packet and written its replies.
+type scriptLink struct {
+	mtu   int
+	clk   clock.Clock
+	epoch time.Time
+
+	in        chan []byte
+	processed chan struct{}
+	delivered bool // reader goroutine only
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu  sync.Mutex
+	out []sentPacket
+}
+
+func newScriptLink(mtu int, clk clock.Clock, epoch time.Time) *scriptLink {
+	return &scriptLink{
+		mtu: mtu, clk: clk, epoch: epoch,
+		in: make(chan []byte), processed: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+var _ link.Link = (*scriptLink)(nil)
+
+func (l *scriptLink) MTU() int { return l.mtu }
+
+func (l *scriptLink) WritePackets(pkts [][]byte) error {
+	at := l.clk.Now().Sub(l.epoch)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range pkts {
+		l.out = append(l.out, sentPacket{data: append([]byte(nil), p...), at: at})
+	}
+	return nil
+}
+
+// ReadPackets hands the stack one injected packet. Being called again
+// means the stack has finished with the previous one.
+func (l *scriptLink) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
+	if l.delivered {
+		l.delivered = false
+		select {
+		case l.processed <- struct{}{}:
+		case <-l.done:
+			return 0, link.ErrClosed
+		}
+	}
+	select {
+	case p := <-l.in:
+		sizes[0] = copy(bufs[0], p)
+		l.delivered = true
+		return 1, nil
+	case <-l.done:
+		return 0, link.ErrClosed
+	}
+}
+
+func (l *scriptLink) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return nil
+}
+
+// inject delivers p and waits until the stack has processed it.
+func (l *scriptLink) inject(p []byte) error {
+	select {
+	case l.in <- p:
+	case <-l.done:
+		return link.ErrClosed
+	}
+	select {
+	case <-l.processed:
+	case <-l.done:
+		return link.ErrClosed
+	}
+	return nil
+}
+
+func (l *scriptLink) drain() []sentPacket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.out
+	l.out = nil
+	return out
+}
+
+// twBackend runs a script against a threeway Stack on a simulated clock
+// that only the runner moves, so every run is the same.
+type twBackend struct {
+	cfg   *Config
+	sim   *clock.Sim
+	epoch time.Time
+	tcp   tcp.Config
+	mtu   int
+	link  *scriptLink
+	stack *threeway.Stack
+	socks []*twSock
+	// stuck counts steps in a row that did not move time.
+	stuck int
+}
+
+func newThreewayBackend() backend { return &twBackend{} }
+
+func (b *twBackend) name() string { return "threeway" }
+
+func (b *twBackend) start(cfg *Config) error {
+	b.cfg = cfg
+	b.epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.sim = clock.NewSim(b.epoch)
+	b.tcp = tcp.DefaultConfig()
+	b.mtu = cfg.MTU
+	return nil
+}
+
+// ensureStack starts the stack at the first packet or socket call that
+// needs it, so settings made before (sysctl lines, TCP_MAXSEG, buffer
+// sizes) shape its configuration.
+func (b *twBackend) ensureStack() error {
+	if b.stack != nil {
+		return nil
+	}
+	b.link = newScriptLink(b.mtu, b.sim, b.epoch)
+	secret := [16]byte{'t', 'h', 'r', 'e', 'e', 'w', 'a', 'y'}
+	local4, local6 := DefaultLocal4, DefaultLocal6
+	if b.cfg.IPv6 {
+		local6 = b.cfg.LocalIP
+	} else {
+		local4 = b.cfg.LocalIP
+	}
+	s, err := threeway.New(threeway.Options{
+		Link:      b.link,
+		Addrs:     []netip.Prefix{netip.PrefixFrom(local4, 16), netip.PrefixFrom(local6, 48)},
+		Clock:     b.sim,
+		TCP:       b.tcp,
+		ISNSecret: &secret,
+	})
+	if err != nil {
+		return err
+	}
+	b.stack = s
+	return nil
+}
+
+func (b *twBackend) close() {
+	if b.stack != nil {
+		b.stack.Close()
+	}
+}
+
+func (b *twBackend) now() time.Duration { return b.sim.Now().Sub(b.epoch) }
+
+func (b *twBackend) step(until time.Duration) {
+	now := b.now()
+	if now >= until {
+		return
+	}
+	target := until
+	if next, ok := b.sim.Next(); ok {
+		d := next.Sub(b.epoch)
+		switch {
+		case d <= now:
+			b.stuck++
+			if b.stuck < 1000 {
+				target = now
+			}
+		case d < until:
+			target = d
+		}
+	}
+	if target > now {
+		b.stuck = 0
+	}
+	b.sim.Advance(target - now)
+}
+
+func (b *twBackend) settle() { b.sim.Advance(0) }
+
+func (b *twBackend) sent() []sentPacket {
+	if b.link == nil {
+		return nil
+	}
+	return b.link.drain()
+}
+
+func (b *twBackend) inject(pkt []byte) error {
+	if err := b.ensureStack(); err != nil {
+		return err
+	}
+	return b.link.inject(pkt)
+}
+
+func (b *twBackend) grace() time.Duration        { return 0 }
+func (b *twBackend) minTolerance() time.Duration { return 0 }
+func (b *twBackend) maxWait() time.Duration      { return 10 * time.Minute }
+
+// sysctl maps the Linux settings scripts use onto tcp.Config.
+func (b *twBackend) sysctl(name, value string) (bool, error) {
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		return false, nil
+	}
+	c := &b.tcp
+	switch name {
+	case "net.ipv4.tcp_syn_retries":
+		c.SynRetries = n
+	case "net.ipv4.tcp_synack_retries":
+		c.SynAckRetries = n
+	case "net.ipv4.tcp_retries2":
+		c.Retries = n
+	case "net.ipv4.tcp_timestamps":
+		c.NoTimestamps = n == 0
+	case "net.ipv4.tcp_sack":
+		c.NoSACK = n == 0
+	case "net.ipv4.tcp_window_scaling":
+		c.NoWindowScaling = n == 0
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func (b *twBackend) socket(v6 bool) (sock, error) {
+	s := &twSock{b: b, v6: v6}
+	b.socks = append(b.socks, s)
+	return s, nil
+}
+
+// twSock is a socket on the threeway stack: a listener or a connection,
+// with the options a sockets program would have set on it.
+type twSock struct {
+	b        *twBackend
+	v6       bool
+	bound    netip.AddrPort
+	ln       *threeway.Listener
+	conn     *threeway.Conn
+	closed   bool
+	errShown bool // SO_ERROR reported the connection's error
+	noDelay  bool
+	linger0  bool
+	sndBuf   int
+	rcvBuf   int
+}
+
+func (s *twSock) network() string {
+	if s.v6 {
+		return "tcp6"
+	}
+	return "tcp4"
+}
+
+func (s *twSock) bind(ap netip.AddrPort) error {
+	if s.ln != nil || s.conn != nil {
+		return syscall.EINVAL
+	}
+	s.bound = ap
+	return nil
+}
+
+func (s *twSock) listen(backlog int) error {
+	if s.conn != nil {
+		return syscall.EINVAL
+	}
+	if s.ln != nil {
+		s.ln.SetBacklog(0, acceptQueue(backlog))
+		return nil
+	}
+	if err := s.b.ensureStack(); err != nil {
+		return err
+	}
+	addr := s.bound
+	if !addr.IsValid() {
+		// listen without bind: an ephemeral port on any address.
+		addr = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		if s.v6 {
+			addr = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+		}
+	}
+	ln, err := s.b.stack.ListenTCP(s.network(), addr.String())
+	if err != nil {
+		return errnoFrom(err)
+	}
+	ln.SetBacklog(0, acceptQueue(backlog))
+	s.ln = ln
+	return nil
+}
+
+// acceptQueue is the accept queue for listen(fd, backlog): as in Linux,
+// backlog+1 established connections may wait (the sockets API leaves the
+// exact number to the implementation).
+func acceptQueue(backlog int) int { return max(backlog, 0) + 1 }
+
+func (s *twSock) accept() (sock, error) {
+	if s.ln == nil {
+		return nil, syscall.EINVAL
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, err := s.ln.AcceptContext(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, syscall.EAGAIN
+		}
+		return nil, errnoFrom(err)
+	}
+	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0}
+	child.conn.SetNoDelay(child.noDelay)
+	child.conn.SetLinger(lingerArg(child.linger0))
+	s.b.socks = append(s.b.socks, child)
+	return child, nil
+}
+
+func lingerArg(zero bool) int {
+	if zero {
+		return 0
+	}
+	return -1
+}
+
+func (s *twSock) connect(ap netip.AddrPort) error {
+	if s.conn != nil {
+		return syscall.EISCONN
+	}
+	if err := s.b.ensureStack(); err != nil {
+		return err
+	}
+	local := ""
+	if s.bound.IsValid() {
+		local = s.bound.String()
+	}
+	c, err := s.b.stack.StartDial(s.network(), ap.String(), threeway.DialOptions{
+		LocalAddress: local, SendBuffer: s.sndBuf, RecvBuffer: s.rcvBuf,
+	})
+	if err != nil {
+		return errnoFrom(err)
+	}
+	c.SetNoDelay(s.noDelay)
+	c.SetLinger(lingerArg(s.linger0))
+	s.conn = c
+	return s.connectResult()
+}
+
+// connectResult is nil once connected, EINPROGRESS while the handshake
+// runs, or the error that ended it.
+func (s *twSock) connectResult() error {
+	switch s.conn.State() {
+	case tcp.SynSent, tcp.SynReceived:
+		return syscall.EINPROGRESS
+	case tcp.Closed:
+		s.errShown = true
+		if err := s.conn.SocketError(); err != nil {
+			return err
+		}
+		return syscall.ECONNREFUSED
+	}
+	return nil
+}
+
+func (s *twSock) connectDone() (bool, error) {
+	if s.conn == nil {
+		return true, syscall.ENOTCONN
+	}
+	err := s.connectResult()
+	if err == syscall.EINPROGRESS {
+		return false, nil
+	}
+	return true, err
+}
+
+// deadlineNow makes the next Read or Write return at once.
+func (s *twSock) deadlineNow() time.Time { return s.b.sim.Now() }
+
+var zeros = make([]byte, 1<<20)
+
+func (s *twSock) write(n int) (int, error) {
+	if s.conn == nil {
+		return 0, syscall.ENOTCONN
+	}
+	if n > len(zeros) {
+		n = len(zeros)
+	}
+	switch st := s.conn.State(); {
+	case st == tcp.SynSent || st == tcp.SynReceived:
+		return 0, syscall.EAGAIN
+	case st == tcp.Closed && s.errShown:
+		// The sockets API reports a connection's error once; after
+		// that the socket is just closed.
+		return 0, syscall.EPIPE
+	}
+	s.conn.SetWriteDeadline(s.deadlineNow())
+	k, err := s.conn.Write(zeros[:n])
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if k > 0 {
+				return k, nil
+			}
+			return 0, syscall.EAGAIN
+		}
+		s.errShown = true
+		return k, errnoFrom(err)
+	}
+	return k, nil
+}
+
+func (s *twSock) read(n int) (int, error) {
+	if s.conn == nil {
+		return 0, syscall.ENOTCONN
+	}
+	if s.errShown && s.conn.State() == tcp.Closed {
+		return 0, nil
+	}
+	s.conn.SetReadDeadline(s.deadlineNow())
+	buf := make([]byte, n)
+	k, err := s.conn.Read(buf)
+	if err != nil {
+		switch {
+		case err == io.EOF:
+			return 0, nil
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, syscall.EAGAIN
+		}
+		s.errShown = true
+		return 0, errnoFrom(err)
+	}
+	return k, nil
+}
+
+func (s *twSock) shutdown(how int) error {
+	if s.conn == nil {
+		return syscall.ENOTCONN
+	}
+	if how == 1 || how == 2 {
+		if err := s.conn.CloseWrite(); err != nil {
+			return errnoFrom(err)
+		}
+	}
+	if how == 0 || how == 2 {
+		s.conn.CloseRead()
+	}
+	return nil
+}
+
+func (s *twSock) close() error {
+	if s.closed {
+		return syscall.EBADF
+	}
+	s.closed = true
+	switch {
+	case s.ln != nil:
+		s.ln.Close()
+	case s.conn != nil:
+		s.conn.Close()
+	}
+	return nil
+}
+
+func (s *twSock) setsockopt(level, name int, v sockVal) error {
+	switch {
+	case level == solSocket && (name == soReuseAddr || name == soReusePort || name == soKeepAlive):
+		return nil
+	case level == solSocket && name == soLinger:
+		s.linger0 = v.OnOff != 0 && v.Seconds == 0
+		if s.conn != nil {
+			s.conn.SetLinger(lingerArg(s.linger0))
+		}
+		return nil
+	case level == solSocket && (name == soRcvBuf || name == soSndBuf):
+		if name == soRcvBuf {
+			s.rcvBuf = v.Int
+		} else {
+			s.sndBuf = v.Int
+		}
+		switch {
+		case s.conn != nil:
+			if name == soRcvBuf {
+				s.conn.SetReadBuffer(v.Int)
+			} else {
+				s.conn.SetWriteBuffer(v.Int)
+			}
+		case s.b.stack == nil:
+			// Listeners' children take the stack's sizes.
+			if name == soRcvBuf {
+				s.b.tcp.RecvBuffer = v.Int
+			} else {
+				s.b.tcp.SendBuffer = v.Int
+			}
+		}
+		return nil
+	case level == solTCP && name == tcpNoDelay:
+		s.noDelay = v.Int != 0
+		if s.conn != nil {
+			s.conn.SetNoDelay(s.noDelay)
+		}
+		return nil
+	case level == solTCP && name == tcpMaxSeg:
+		if s.b.stack != nil || v.Int < 88 {
+			// The core has no per-connection MSS: the link MTU sets
+			// it, so it can only be chosen before the stack starts.
+			return syscall.ENOPROTOOPT
+		}
+		s.b.mtu = v.Int + s.b.cfg.headerLen()
+		return nil
+	}
+	return syscall.ENOPROTOOPT
+}
+
+func (s *twSock) getsockopt(level, name int) (sockVal, error) {
+	switch {
+	case level == solSocket && name == soError:
+		if s.conn == nil || s.errShown {
+			return sockVal{}, nil
+		}
+		if err := s.conn.SocketError(); err != nil {
+			s.errShown = true
+			return sockVal{Int: int(asErrno(err))}, nil
+		}
+		return sockVal{}, nil
+	case level == solSocket && name == soLinger:
+		if s.linger0 {
+			return sockVal{IsLinger: true, OnOff: 1}, nil
+		}
+		return sockVal{IsLinger: true}, nil
+	case level == solTCP && name == tcpNoDelay:
+		if s.noDelay {
+			return sockVal{Int: 1}, nil
+		}
+		return sockVal{}, nil
+	case level == solSocket && name == soRcvBuf:
+		if s.rcvBuf > 0 {
+			return sockVal{Int: s.rcvBuf}, nil
+		}
+		return sockVal{Int: s.b.tcp.RecvBuffer}, nil
+	case level == solSocket && name == soSndBuf:
+		if s.sndBuf > 0 {
+			return sockVal{Int: s.sndBuf}, nil
+		}
+		return sockVal{Int: s.b.tcp.SendBuffer}, nil
+	case level == solTCP && name == tcpMaxSeg:
+		if s.conn != nil {
+			return sockVal{Int: int(s.conn.Negotiated().SendMSS)}, nil
+		}
+		return sockVal{Int: s.b.mtu - s.b.cfg.headerLen()}, nil
+	}
+	return sockVal{}, syscall.ENOPROTOOPT
+}
+
+// errnoFrom digs the errno out of a runtime error.
+func errnoFrom(err error) error {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	switch {
+	case errors.Is(err, net.ErrClosed):
+		return syscall.EBADF
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return syscall.EAGAIN
+	}
+	var ae *net.AddrError
+	if errors.As(err, &ae) && ae.Err == "address already in use" {
+		return syscall.EADDRINUSE
+	}
+	return syscall.EINVAL
+}

@@ -1,0 +1,434 @@
+package conform
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/threeway-tcp/threeway/wire"
+)
+
+// failure is a script that did not run as written: the line and what
+// went wrong.
+type failure struct {
+	line int
+	msg  string
+}
+
+func (f *failure) Error() string {
+	if f.line > 0 {
+		return fmt.Sprintf("line %d: %s", f.line, f.msg)
+	}
+	return f.msg
+}
+
+func failf(line int, format string, args ...any) *failure {
+	return &failure{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+// debugPackets, when set, sees every packet the stack sends.
+var debugPackets func(p *tcpPacket, at string)
+
+// scriptConn is one connection the script talks on.
+type scriptConn struct {
+	id                    int
+	localPort, remotePort uint16
+	m                     seqMap
+}
+
+// sentTCP is an outbound TCP packet waiting to be matched.
+type sentTCP struct {
+	p  *tcpPacket
+	at time.Duration
+	c  *scriptConn
+}
+
+// fdState is a script file descriptor.
+type fdState struct {
+	s        sock
+	nonblock bool
+	v6       bool
+}
+
+// pendingCall is a blocking system call that has not returned yet.
+type pendingCall struct {
+	ev    *Event
+	start time.Duration
+	end   time.Duration // when the script expects it to return
+	try   func() (done bool, res int64, err error)
+	check func(res int64, err error, at time.Duration) error
+}
+
+type runner struct {
+	s     *Script
+	cfg   *Config
+	b     backend
+	linux bool
+
+	fds        map[int]*fdState
+	conns      []*scriptConn
+	queue      []sentTCP
+	pending    *pendingCall
+	notes      []string
+	err        error
+	listenPort uint16
+	socketUsed bool
+
+	lastScript   time.Duration // the previous event's script time, made absolute
+	prevInbound  bool
+	prevInboundT time.Duration
+}
+
+func newRunner(s *Script, cfg *Config, b backend) *runner {
+	return &runner{
+		s: s, cfg: cfg, b: b, linux: b.name() == "linux",
+		fds: map[int]*fdState{}, listenPort: cfg.BindPort,
+	}
+}
+
+func (r *runner) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// fail records the first failure.
+func (r *runner) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+// run executes the script's events in order.
+func (r *runner) run() error {
+	for _, ev := range r.s.Events {
+		if r.linux && ev.LinuxSkip {
+			r.note("line %d skipped on Linux (linux-skip)", ev.Line)
+			continue
+		}
+		if !r.linux && ev.ThreewaySkip {
+			r.note("line %d skipped on threeway (threeway-skip)", ev.Line)
+			continue
+		}
+		if err := r.event(ev); err != nil {
+			r.fail(err)
+		}
+		if r.err != nil {
+			return r.err
+		}
+	}
+	r.finish()
+	return r.err
+}
+
+// eventTimes returns an event's expected time (range) on the run's clock.
+func (r *runner) eventTimes(ev *Event) (lo, hi time.Duration) {
+	var base time.Duration
+	switch ev.Kind {
+	case TimeRelative, TimeRelativeRange, TimeAny:
+		base = r.b.now()
+		// Consecutive inbound packets are anchored to each other's
+		// script times, so processing delays do not add up.
+		if r.prevInbound && ev.Packet != nil && ev.Packet.Dir == Inbound {
+			base = r.prevInboundT
+		}
+	}
+	lo = base + ev.Time
+	hi = lo
+	if ev.Kind == TimeAbsoluteRange || ev.Kind == TimeRelativeRange {
+		hi = base + ev.TimeEnd
+	}
+	return lo, hi
+}
+
+func (r *runner) tolerance(at time.Duration) time.Duration {
+	t := r.cfg.tolerance(at - r.lastScript)
+	return max(t, r.b.minTolerance())
+}
+
+func (r *runner) event(ev *Event) error {
+	switch {
+	case ev.Command != "":
+		return r.command(ev)
+	case ev.Code != "":
+		r.note("line %d: %%{ }%% code block skipped", ev.Line)
+		return nil
+	}
+	lo, hi := r.eventTimes(ev)
+	var err error
+	switch {
+	case ev.Packet != nil && ev.Packet.Dir == Inbound:
+		err = r.inbound(ev, lo)
+	case ev.Packet != nil:
+		err = r.outbound(ev, lo, hi)
+	case ev.Syscall != nil:
+		err = r.syscall(ev, lo)
+	}
+	r.lastScript = lo
+	r.prevInbound = ev.Packet != nil && ev.Packet.Dir == Inbound
+	r.prevInboundT = lo
+	return err
+}
+
+// command handles a backquoted shell line: sysctl settings the backends
+// know are applied; anything else is skipped with a note.
+func (r *runner) command(ev *Event) error {
+	settings, rest := parseSysctls(ev.Command)
+	for _, kv := range settings {
+		if r.socketUsed {
+			r.note("line %d: sysctl %s=%s after the first socket call: ignored", ev.Line, kv[0], kv[1])
+			continue
+		}
+		ok, err := r.b.sysctl(kv[0], kv[1])
+		if err != nil {
+			return failf(ev.Line, "sysctl %s=%s: %v", kv[0], kv[1], err)
+		}
+		if !ok {
+			r.note("line %d: sysctl %s has no %s equivalent: ignored", ev.Line, kv[0], r.b.name())
+		}
+	}
+	if rest != "" {
+		r.note("line %d: shell command skipped: %s", ev.Line, rest)
+	}
+	return nil
+}
+
+// parseSysctls pulls "sysctl [-q] [-w] name=value ..." commands out of a
+// shell line; rest is whatever else the line holds.
+func parseSysctls(cmd string) (settings [][2]string, rest string) {
+	var others []string
+	for _, part := range strings.FieldsFunc(cmd, func(c rune) bool { return c == ';' || c == '&' || c == '\n' }) {
+		f := strings.Fields(part)
+		if len(f) == 0 {
+			continue
+		}
+		if f[0] != "sysctl" {
+			others = append(others, strings.TrimSpace(part))
+			continue
+		}
+		for _, a := range f[1:] {
+			if strings.HasPrefix(a, "-") {
+				continue
+			}
+			k, v, ok := strings.Cut(a, "=")
+			if !ok {
+				others = append(others, strings.TrimSpace(part))
+				break
+			}
+			settings = append(settings, [2]string{strings.ReplaceAll(k, "/", "."), strings.Trim(v, `"'`)})
+		}
+	}
+	return settings, strings.Join(others, "; ")
+}
+
+// advanceTo moves time to at, collecting what the stack sends and
+// completing blocking calls on the way.
+func (r *runner) advanceTo(at time.Duration) {
+	for r.err == nil && r.b.now() < at {
+		r.b.step(at)
+		r.collect()
+		r.retryPending()
+	}
+}
+
+// checkLate fails an inbound packet or call the backend reached later
+// than the script allows.
+func (r *runner) checkLate(ev *Event, at time.Duration, what string) error {
+	if now := r.b.now(); now > at+r.tolerance(at) {
+		return failf(ev.Line, "timing: %s due at %s ran at %s", what, secs(at), secs(now))
+	}
+	return nil
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.6fs", d.Seconds()) }
+
+// collect decodes the packets the stack sent and queues its TCP packets
+// to the script's address.
+func (r *runner) collect() {
+	for _, sp := range r.b.sent() {
+		p, err := decodePacket(sp.data)
+		if err != nil {
+			if !errors.Is(err, errNotTCP) {
+				r.note("undecodable packet from the stack: %v", err)
+			}
+			continue
+		}
+		if p.Src != r.cfg.LocalIP || p.Dst != r.cfg.RemoteIP {
+			continue
+		}
+		if debugPackets != nil {
+			debugPackets(p, secs(sp.at))
+		}
+		c := r.connByPorts(p.SrcPort, p.DstPort)
+		if c == nil {
+			c = &scriptConn{id: len(r.conns) + 1, localPort: p.SrcPort, remotePort: p.DstPort}
+			r.conns = append(r.conns, c)
+		}
+		r.queue = append(r.queue, sentTCP{p: p, at: sp.at, c: c})
+	}
+}
+
+func (r *runner) connByPorts(local, remote uint16) *scriptConn {
+	for _, c := range r.conns {
+		if c.localPort == local && c.remotePort == remote {
+			return c
+		}
+	}
+	return nil
+}
+
+// connForInbound finds or creates the connection an injected packet is on.
+func (r *runner) connForInbound(ev *Event) (*scriptConn, error) {
+	id := max(ev.Packet.Conn, 1)
+	if id <= len(r.conns) {
+		return r.conns[id-1], nil
+	}
+	if id != len(r.conns)+1 {
+		return nil, failf(ev.Line, "conn %d used before conn %d", id, len(r.conns)+1)
+	}
+	c := &scriptConn{id: id, localPort: r.listenPort, remotePort: remotePortBase + uint16(id) - 1}
+	r.conns = append(r.conns, c)
+	return c, nil
+}
+
+func (r *runner) inbound(ev *Event, at time.Duration) error {
+	r.advanceTo(at)
+	if r.err != nil {
+		return r.err
+	}
+	if err := r.checkLate(ev, at, "inbound packet"); err != nil {
+		return err
+	}
+	c, err := r.connForInbound(ev)
+	if err != nil {
+		return err
+	}
+	pkt, err := r.buildInbound(ev.Packet, c)
+	if err != nil {
+		return failf(ev.Line, "%v", err)
+	}
+	if len(pkt) > r.cfg.MTU {
+		return failf(ev.Line, "the packet is %d bytes, more than the MTU (%d)", len(pkt), r.cfg.MTU)
+	}
+	r.socketUsed = true
+	if err := r.b.inject(pkt); err != nil {
+		return failf(ev.Line, "injecting packet: %v", err)
+	}
+	r.b.settle()
+	r.collect()
+	r.retryPending()
+	return nil
+}
+
+// buildInbound turns an inbound line into the packet to inject.
+func (r *runner) buildInbound(ps *PacketSpec, c *scriptConn) ([]byte, error) {
+	m := &c.m
+	p := &tcpPacket{
+		Src: r.cfg.RemoteIP, Dst: r.cfg.LocalIP,
+		SrcPort: c.remotePort, DstPort: c.localPort,
+		Flags: ps.Flags, Payload: ps.Len, Window: 65535,
+	}
+	p.Seq = m.inboundSeq(ps.Start, ps.Flags&wire.FlagSYN != 0, ps.Flags&wire.FlagACK != 0)
+	if ps.HasAck {
+		p.Ack = m.inboundAck(ps.Ack)
+	}
+	if ps.HasWin {
+		p.Window = ps.Win
+	}
+	if ps.AnyOptions {
+		return nil, errors.New("an inbound packet needs its options written out, not <...>")
+	}
+	for _, o := range ps.Options {
+		switch o.Kind {
+		case OptTS:
+			o.Ecr = m.inboundEcr(o.Ecr)
+		case OptSACK:
+			blocks := make([][2]uint32, len(o.Blocks))
+			for i, b := range o.Blocks {
+				blocks[i] = [2]uint32{m.inboundAck(b[0]), m.inboundAck(b[1])}
+			}
+			o.Blocks = blocks
+		}
+		p.Options = append(p.Options, o)
+	}
+	return encodePacket(p)
+}
+
+func (r *runner) outbound(ev *Event, lo, hi time.Duration) error {
+	ps := ev.Packet
+	tol := r.tolerance(lo)
+	deadline := hi + tol
+	if ev.Kind == TimeAny {
+		deadline = r.b.now() + r.b.maxWait()
+	}
+	r.collect()
+	for r.err == nil && len(r.queue) == 0 && r.b.now() < deadline {
+		r.b.step(deadline)
+		r.collect()
+		r.retryPending()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.queue) == 0 {
+		// Look a little further, to say when it did come.
+		limit := r.b.now() + r.b.maxWait()
+		for r.err == nil && len(r.queue) == 0 && r.b.now() < limit {
+			r.b.step(limit)
+			r.collect()
+		}
+		if len(r.queue) == 0 {
+			return failf(ev.Line, "expected `%s` at %s, but the stack sent nothing", specString(ps), secs(lo))
+		}
+	}
+	got := r.queue[0]
+	r.queue = r.queue[1:]
+	want := max(ps.Conn, 1)
+	if got.c.id != want {
+		return failf(ev.Line, "expected `%s` on conn %d, got `%s` on conn %d (port %d -> %d)",
+			specString(ps), want, gotString(got.p, &got.c.m), got.c.id, got.p.SrcPort, got.p.DstPort)
+	}
+	if diffs := matchOutbound(ps, got.p, &got.c.m, r.cfg.StrictOptions, r.cfg.IgnorePSH); len(diffs) > 0 {
+		return failf(ev.Line, "expected `%s`, got `%s` (%s)", specString(ps), gotString(got.p, &got.c.m), strings.Join(diffs, "; "))
+	}
+	if ev.Kind != TimeAny && (got.at < lo-tol || got.at > hi+tol) {
+		when := secs(lo)
+		if hi != lo {
+			when = secs(lo) + "~" + secs(hi)
+		}
+		return failf(ev.Line, "timing: expected `%s` at %s (tolerance %s), got it at %s",
+			specString(ps), when, tol, secs(got.at))
+	}
+	return nil
+}
+
+// finish ends a run: a blocking call still waiting, or a packet the
+// script did not expect, fails it.
+func (r *runner) finish() {
+	if r.err != nil {
+		return
+	}
+	r.b.settle()
+	r.collect()
+	r.retryPending()
+	if p := r.pending; p != nil {
+		// Give a blocked call its time to return.
+		deadline := p.end + r.tolerance(p.end)
+		for r.err == nil && r.pending != nil && r.b.now() < deadline {
+			r.b.step(deadline)
+			r.collect()
+			r.retryPending()
+		}
+	}
+	if r.err != nil {
+		return
+	}
+	if p := r.pending; p != nil {
+		r.fail(failf(p.ev.Line, "`%s` did not return by the end of the script", p.ev.Text))
+		return
+	}
+	if len(r.queue) > 0 {
+		got := r.queue[0]
+		r.fail(failf(0, "after the last line the stack sent `%s` at %s, which the script does not expect",
+			gotString(got.p, &got.c.m), secs(got.at)))
+	}
+}

@@ -1,0 +1,724 @@
+package conform
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Linux's values for the symbols scripts use.
+var symbols = map[string]int64{
+	"AF_INET": 2, "AF_INET6": 10, "PF_INET": 2, "PF_INET6": 10,
+	"SOCK_STREAM": 1, "IPPROTO_TCP": 6, "IPPROTO_IP": 0, "SOL_TCP": 6, "SOL_SOCKET": 1,
+	"SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9,
+	"SO_LINGER": 13, "SO_REUSEPORT": 15,
+	"TCP_NODELAY": 1, "TCP_MAXSEG": 2,
+	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
+	"F_GETFL": 3, "F_SETFL": 4, "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_NONBLOCK": 0x800,
+	"MSG_DONTWAIT": 0x40, "MSG_NOSIGNAL": 0x4000,
+}
+
+// Option names the backends understand, by (level, name).
+const (
+	solSocket   = 1
+	solTCP      = 6
+	soReuseAddr = 2
+	soError     = 4
+	soSndBuf    = 7
+	soRcvBuf    = 8
+	soKeepAlive = 9
+	soLinger    = 13
+	soReusePort = 15
+	tcpNoDelay  = 1
+	tcpMaxSeg   = 2
+	oNonblock   = 0x800
+)
+
+var errnoNames = map[string]syscall.Errno{
+	"EAGAIN": syscall.EAGAIN, "EWOULDBLOCK": syscall.EAGAIN, "EINPROGRESS": syscall.EINPROGRESS,
+	"EALREADY": syscall.EALREADY, "EISCONN": syscall.EISCONN, "ENOTCONN": syscall.ENOTCONN,
+	"ECONNREFUSED": syscall.ECONNREFUSED, "ECONNRESET": syscall.ECONNRESET, "ECONNABORTED": syscall.ECONNABORTED,
+	"ETIMEDOUT": syscall.ETIMEDOUT, "EPIPE": syscall.EPIPE, "EINVAL": syscall.EINVAL, "EBADF": syscall.EBADF,
+	"EADDRINUSE": syscall.EADDRINUSE, "EADDRNOTAVAIL": syscall.EADDRNOTAVAIL, "EHOSTUNREACH": syscall.EHOSTUNREACH,
+	"ENETUNREACH": syscall.ENETUNREACH, "ENOPROTOOPT": syscall.ENOPROTOOPT, "EOPNOTSUPP": syscall.EOPNOTSUPP,
+	"ENOTSOCK": syscall.ENOTSOCK,
+}
+
+// errnoName names an errno as a script writes it.
+func errnoName(e syscall.Errno) string {
+	best := ""
+	for n, v := range errnoNames {
+		if v == e && (best == "" || n < best) && n != "EWOULDBLOCK" {
+			best = n
+		}
+	}
+	if best == "" {
+		return fmt.Sprintf("errno %d", int(e))
+	}
+	return best
+}
+
+// asErrno turns a backend error into an errno.
+func asErrno(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}
+
+// evalInt evaluates an integer expression: numbers, symbols, a|b, [n].
+func evalInt(e Expr) (int64, error) {
+	switch e.Kind {
+	case ExprInt:
+		return e.Int, nil
+	case ExprWord:
+		if v, ok := symbols[e.Word]; ok {
+			return v, nil
+		}
+		if v, ok := errnoNames[e.Word]; ok {
+			return int64(v), nil
+		}
+		return 0, fmt.Errorf("unknown symbol %s", e.Word)
+	case ExprOr:
+		var v int64
+		for _, x := range e.Elems {
+			n, err := evalInt(x)
+			if err != nil {
+				return 0, err
+			}
+			v |= n
+		}
+		return v, nil
+	case ExprArray:
+		if len(e.Elems) == 1 {
+			return evalInt(e.Elems[0])
+		}
+	case ExprCall:
+		if e.Word == "htons" && len(e.Elems) == 1 {
+			return evalInt(e.Elems[0])
+		}
+	}
+	return 0, fmt.Errorf("expected an integer expression")
+}
+
+func (e Expr) String() string {
+	switch e.Kind {
+	case ExprEllipsis:
+		return "..."
+	case ExprInt:
+		return fmt.Sprint(e.Int)
+	case ExprWord:
+		return e.Word
+	case ExprString:
+		return fmt.Sprintf("%q", e.Word)
+	case ExprOr:
+		parts := make([]string, len(e.Elems))
+		for i, x := range e.Elems {
+			parts[i] = x.String()
+		}
+		return strings.Join(parts, "|")
+	case ExprArray:
+		parts := make([]string, len(e.Elems))
+		for i, x := range e.Elems {
+			parts[i] = x.String()
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case ExprCall:
+		parts := make([]string, len(e.Elems))
+		for i, x := range e.Elems {
+			parts[i] = x.String()
+		}
+		return e.Word + "(" + strings.Join(parts, ", ") + ")"
+	case ExprStruct:
+		parts := make([]string, len(e.Fields))
+		for i, f := range e.Fields {
+			if f.Name != "" {
+				parts[i] = f.Name + "=" + f.Value.String()
+			} else {
+				parts[i] = f.Value.String()
+			}
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return "?"
+}
+
+func (sc *SyscallSpec) String() string {
+	args := make([]string, len(sc.Args))
+	for i, a := range sc.Args {
+		args[i] = a.String()
+	}
+	s := fmt.Sprintf("%s(%s) = %s", sc.Name, strings.Join(args, ", "), sc.Result)
+	if sc.Errno != "" {
+		s += " " + sc.Errno
+	}
+	return s
+}
+
+// resultString renders a call's outcome as strace does.
+func resultString(res int64, err error) string {
+	if err != nil {
+		return fmt.Sprintf("-1 %s", errnoName(asErrno(err)))
+	}
+	return fmt.Sprint(res)
+}
+
+// callFunc is one attempt at a system call: done is false when a
+// blocking socket would block.
+type callFunc func() (done bool, res int64, err error)
+
+func (r *runner) syscall(ev *Event, at time.Duration) error {
+	sc := ev.Syscall
+	r.advanceTo(at)
+	if r.err != nil {
+		return r.err
+	}
+	if p := r.pending; p != nil {
+		// Calls run one at a time: wait for the blocked one first.
+		deadline := p.end + r.tolerance(p.end)
+		for r.err == nil && r.pending != nil && r.b.now() < deadline {
+			r.b.step(deadline)
+			r.collect()
+			r.retryPending()
+		}
+		if r.err != nil {
+			return r.err
+		}
+		if r.pending != nil {
+			return failf(p.ev.Line, "`%s` still blocked at %s (line %d needs the next call)", p.ev.Text, secs(r.b.now()), ev.Line)
+		}
+	}
+	if err := r.checkLate(ev, at, "system call"); err != nil {
+		return err
+	}
+	r.socketUsed = true
+	try, check, err := r.prepare(ev)
+	if err != nil {
+		return err
+	}
+	done, res, cerr := try()
+	r.collect()
+	if !done && !sc.Blocking {
+		// The kernel may need a moment for a packet just injected.
+		deadline := r.b.now() + r.b.grace()
+		for !done && r.b.now() < deadline {
+			r.b.step(deadline)
+			r.collect()
+			done, res, cerr = try()
+		}
+	}
+	if !done {
+		if !sc.Blocking {
+			return failf(ev.Line, "`%s` would block; a call that blocks is written `+T...END %s(...)`", ev.Text, sc.Name)
+		}
+		end := sc.End
+		if ev.Kind == TimeRelative {
+			end += at - ev.Time
+		}
+		r.pending = &pendingCall{ev: ev, start: at, end: end, try: try, check: check}
+		return nil
+	}
+	if err := check(res, cerr, r.b.now()); err != nil {
+		return err
+	}
+	if sc.Blocking {
+		end := sc.End
+		if ev.Kind == TimeRelative {
+			end += at - ev.Time
+		}
+		return r.checkReturnTime(ev, end, r.b.now())
+	}
+	return nil
+}
+
+func (r *runner) checkReturnTime(ev *Event, end, at time.Duration) error {
+	tol := r.tolerance(end)
+	if at < end-tol || at > end+tol {
+		return failf(ev.Line, "timing: `%s` returned at %s, expected at %s (tolerance %s)", ev.Text, secs(at), secs(end), tol)
+	}
+	return nil
+}
+
+// retryPending retries a blocked call and checks it once it returns.
+func (r *runner) retryPending() {
+	p := r.pending
+	if p == nil || r.err != nil {
+		return
+	}
+	done, res, err := p.try()
+	if !done {
+		return
+	}
+	r.pending = nil
+	now := r.b.now()
+	if e := p.check(res, err, now); e != nil {
+		r.fail(e)
+		return
+	}
+	if e := r.checkReturnTime(p.ev, p.end, now); e != nil {
+		r.fail(e)
+	}
+}
+
+func (r *runner) fd(ev *Event, e Expr) (int, *fdState, error) {
+	n, err := evalInt(e)
+	if err != nil {
+		return 0, nil, failf(ev.Line, "file descriptor: %v", err)
+	}
+	f := r.fds[int(n)]
+	if f == nil {
+		return int(n), nil, failf(ev.Line, "fd %d is not open in the script", n)
+	}
+	return int(n), f, nil
+}
+
+func (r *runner) needArgs(ev *Event, n int) error {
+	if len(ev.Syscall.Args) < n {
+		return failf(ev.Line, "%s needs %d arguments", ev.Syscall.Name, n)
+	}
+	return nil
+}
+
+// expectResult returns the check for a call whose result is compared
+// with the script's (and whose errno, if written, must match).
+func (r *runner) expectResult(ev *Event) func(res int64, err error, at time.Duration) error {
+	sc := ev.Syscall
+	return func(res int64, err error, at time.Duration) error {
+		if err != nil {
+			res = -1
+		}
+		wantErr := sc.Errno != ""
+		var want int64
+		if sc.Result.Kind != ExprEllipsis {
+			w, e := evalInt(sc.Result)
+			if e != nil {
+				return failf(ev.Line, "result: %v", e)
+			}
+			want = w
+		} else {
+			want = res
+		}
+		ok := res == want
+		if wantErr {
+			e, known := errnoNames[sc.Errno]
+			if !known {
+				return failf(ev.Line, "unknown errno %s", sc.Errno)
+			}
+			ok = ok && err != nil && asErrno(err) == e
+		} else if err != nil {
+			ok = false
+		}
+		if !ok {
+			return failf(ev.Line, "expected `%s`, got = %s", sc, resultString(res, err))
+		}
+		return nil
+	}
+}
+
+// addr evaluates a sockaddr argument: ... means def; a struct gives
+// sin_port/sin6_port and sin_addr/sin6_addr.
+func (r *runner) addr(ev *Event, e Expr, def netip.AddrPort) (netip.AddrPort, error) {
+	if e.Kind == ExprEllipsis {
+		return def, nil
+	}
+	if e.Kind != ExprStruct {
+		return def, failf(ev.Line, "expected ... or a sockaddr, found %s", e)
+	}
+	ip, port := def.Addr(), def.Port()
+	for _, f := range e.Fields {
+		switch f.Name {
+		case "sin_port", "sin6_port":
+			v, err := evalInt(f.Value)
+			if err != nil || v < 0 || v > 65535 {
+				return def, failf(ev.Line, "bad port %s", f.Value)
+			}
+			port = uint16(v)
+		case "sin_addr", "sin6_addr":
+			v := f.Value
+			if v.Kind == ExprCall && len(v.Elems) == 1 {
+				v = v.Elems[0]
+			}
+			a, err := netip.ParseAddr(v.Word)
+			if err != nil {
+				return def, failf(ev.Line, "bad address %s", f.Value)
+			}
+			ip = a
+		}
+	}
+	return netip.AddrPortFrom(ip, port), nil
+}
+
+// sockValue evaluates a setsockopt value: [n], n, or {onoff=, linger=}.
+func sockValue(e Expr) (sockVal, error) {
+	if e.Kind == ExprStruct {
+		v := sockVal{IsLinger: true}
+		for _, f := range e.Fields {
+			n, err := evalInt(f.Value)
+			if err != nil {
+				return v, err
+			}
+			switch f.Name {
+			case "onoff", "l_onoff":
+				v.OnOff = int(n)
+			case "linger", "l_linger":
+				v.Seconds = int(n)
+			}
+		}
+		return v, nil
+	}
+	n, err := evalInt(e)
+	return sockVal{Int: int(n)}, err
+}
+
+// blockingOrAgain wraps an attempt: EAGAIN on a blocking socket is "not
+// done yet".
+func blockingOrAgain(f *fdState, res int64, err error) (bool, int64, error) {
+	if err != nil && asErrno(err) == syscall.EAGAIN && !f.nonblock {
+		return false, 0, nil
+	}
+	return true, res, err
+}
+
+// prepare builds the attempt and the result check for a system call.
+func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration) error, error) {
+	sc := ev.Syscall
+	args := sc.Args
+	check := r.expectResult(ev)
+	switch sc.Name {
+	case "socket":
+		v6 := r.cfg.IPv6
+		if len(args) > 0 && args[0].Kind == ExprWord {
+			v6 = args[0].Word == "AF_INET6" || args[0].Word == "PF_INET6"
+		}
+		fdn := r.nextFD(sc.Result)
+		return func() (bool, int64, error) {
+			s, err := r.b.socket(v6)
+			if err != nil {
+				return true, -1, err
+			}
+			r.fds[fdn] = &fdState{s: s, v6: v6}
+			return true, int64(fdn), nil
+		}, check, nil
+
+	case "bind":
+		if err := r.needArgs(ev, 2); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		ap, err := r.addr(ev, args[1], netip.AddrPortFrom(r.localFor(f), r.cfg.BindPort))
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() (bool, int64, error) {
+			if err := f.s.bind(ap); err != nil {
+				return true, -1, err
+			}
+			r.listenPort = ap.Port()
+			return true, 0, nil
+		}, check, nil
+
+	case "listen":
+		if err := r.needArgs(ev, 2); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		backlog, err := evalInt(args[1])
+		if err != nil {
+			return nil, nil, failf(ev.Line, "backlog: %v", err)
+		}
+		return func() (bool, int64, error) {
+			return true, 0, f.s.listen(int(backlog))
+		}, check, nil
+
+	case "accept", "accept4":
+		if err := r.needArgs(ev, 1); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		fdn := r.nextFD(sc.Result)
+		return func() (bool, int64, error) {
+			s, err := f.s.accept()
+			if err != nil {
+				return blockingOrAgain(f, -1, err)
+			}
+			r.fds[fdn] = &fdState{s: s, v6: f.v6}
+			return true, int64(fdn), nil
+		}, check, nil
+
+	case "connect":
+		if err := r.needArgs(ev, 2); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		ap, err := r.addr(ev, args[1], netip.AddrPortFrom(r.remoteFor(f), r.cfg.ConnectPort))
+		if err != nil {
+			return nil, nil, err
+		}
+		started := false
+		return func() (bool, int64, error) {
+			if !started {
+				started = true
+				err := f.s.connect(ap)
+				if err == nil {
+					return true, 0, nil
+				}
+				if asErrno(err) != syscall.EINPROGRESS || f.nonblock {
+					return true, -1, err
+				}
+			}
+			done, err := f.s.connectDone()
+			if !done {
+				return false, 0, nil
+			}
+			if err != nil {
+				return true, -1, err
+			}
+			return true, 0, nil
+		}, check, nil
+
+	case "write", "send":
+		if err := r.needArgs(ev, 3); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := evalInt(args[2])
+		if err != nil || n < 0 {
+			return nil, nil, failf(ev.Line, "length: %s", args[2])
+		}
+		written := 0
+		return func() (bool, int64, error) {
+			for {
+				k, err := f.s.write(int(n) - written)
+				written += max(k, 0)
+				if err != nil {
+					if written > 0 && asErrno(err) == syscall.EAGAIN && f.nonblock {
+						return true, int64(written), nil
+					}
+					if written > 0 && asErrno(err) != syscall.EAGAIN {
+						return true, int64(written), nil
+					}
+					return blockingOrAgain(f, -1, err)
+				}
+				if written >= int(n) || f.nonblock || k == 0 {
+					return true, int64(written), nil
+				}
+			}
+		}, check, nil
+
+	case "read", "recv":
+		if err := r.needArgs(ev, 3); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		n, err := evalInt(args[2])
+		if err != nil || n < 0 {
+			return nil, nil, failf(ev.Line, "length: %s", args[2])
+		}
+		return func() (bool, int64, error) {
+			k, err := f.s.read(int(n))
+			if err != nil {
+				return blockingOrAgain(f, -1, err)
+			}
+			return true, int64(k), nil
+		}, check, nil
+
+	case "shutdown":
+		if err := r.needArgs(ev, 2); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		how, err := evalInt(args[1])
+		if err != nil {
+			return nil, nil, failf(ev.Line, "how: %v", err)
+		}
+		return func() (bool, int64, error) { return true, 0, f.s.shutdown(int(how)) }, check, nil
+
+	case "close":
+		if err := r.needArgs(ev, 1); err != nil {
+			return nil, nil, err
+		}
+		n, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() (bool, int64, error) {
+			delete(r.fds, n)
+			return true, 0, f.s.close()
+		}, check, nil
+
+	case "setsockopt":
+		if err := r.needArgs(ev, 4); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		level, err1 := evalInt(args[1])
+		name, err2 := evalInt(args[2])
+		v, err3 := sockValue(args[3])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, nil, failf(ev.Line, "setsockopt: %v", err)
+		}
+		return func() (bool, int64, error) {
+			return true, 0, f.s.setsockopt(int(level), int(name), v)
+		}, check, nil
+
+	case "getsockopt":
+		if err := r.needArgs(ev, 4); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		level, err1 := evalInt(args[1])
+		name, err2 := evalInt(args[2])
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, nil, failf(ev.Line, "getsockopt: %v", err)
+		}
+		wantExpr := args[3]
+		return func() (bool, int64, error) {
+				v, err := f.s.getsockopt(int(level), int(name))
+				if err != nil {
+					return true, -1, err
+				}
+				return true, 0, r.compareSockVal(ev, wantExpr, v)
+			}, func(res int64, err error, at time.Duration) error {
+				var f *failure
+				if errors.As(err, &f) {
+					return f
+				}
+				return check(res, err, at)
+			}, nil
+
+	case "fcntl":
+		if err := r.needArgs(ev, 2); err != nil {
+			return nil, nil, err
+		}
+		_, f, err := r.fd(ev, args[0])
+		if err != nil {
+			return nil, nil, err
+		}
+		cmd, err := evalInt(args[1])
+		if err != nil {
+			return nil, nil, failf(ev.Line, "fcntl: %v", err)
+		}
+		switch cmd {
+		case symbols["F_SETFL"]:
+			if err := r.needArgs(ev, 3); err != nil {
+				return nil, nil, err
+			}
+			flags, err := evalInt(args[2])
+			if err != nil {
+				return nil, nil, failf(ev.Line, "fcntl flags: %v", err)
+			}
+			return func() (bool, int64, error) {
+				f.nonblock = flags&oNonblock != 0
+				return true, 0, nil
+			}, check, nil
+		case symbols["F_GETFL"]:
+			return func() (bool, int64, error) {
+				v := int64(symbols["O_RDWR"])
+				if f.nonblock {
+					v |= oNonblock
+				}
+				return true, v, nil
+			}, check, nil
+		}
+		return nil, nil, failf(ev.Line, "unsupported fcntl command %s", args[1])
+	}
+	return nil, nil, failf(ev.Line, "unsupported system call %s", sc.Name)
+}
+
+// compareSockVal checks a getsockopt value against the script's [n] or
+// {onoff=, linger=}; ... accepts anything.
+func (r *runner) compareSockVal(ev *Event, want Expr, got sockVal) error {
+	if want.Kind == ExprEllipsis || want.Kind == ExprArray && len(want.Elems) == 1 && want.Elems[0].Kind == ExprEllipsis {
+		return nil
+	}
+	w, err := sockValue(want)
+	if err != nil {
+		return failf(ev.Line, "getsockopt value: %v", err)
+	}
+	if w.IsLinger {
+		if got.OnOff != w.OnOff || got.Seconds != w.Seconds {
+			return failf(ev.Line, "expected `%s`, got value {onoff=%d, linger=%d}", ev.Syscall, got.OnOff, got.Seconds)
+		}
+		return nil
+	}
+	if got.Int != w.Int {
+		if name, ok := errnoOf(want); ok {
+			return failf(ev.Line, "expected `%s` (%s), got value %d (%s)", ev.Syscall, name, got.Int, errnoName(syscall.Errno(got.Int)))
+		}
+		return failf(ev.Line, "expected `%s`, got value %d", ev.Syscall, got.Int)
+	}
+	return nil
+}
+
+// errnoOf reads an SO_ERROR expectation written as an errno name.
+func errnoOf(e Expr) (string, bool) {
+	if e.Kind == ExprArray && len(e.Elems) == 1 && e.Elems[0].Kind == ExprWord {
+		_, ok := errnoNames[e.Elems[0].Word]
+		return e.Elems[0].Word, ok
+	}
+	return "", false
+}
+
+// nextFD is the fd number a new socket gets: the script's expected
+// result, or the lowest free number from 3.
+func (r *runner) nextFD(res Expr) int {
+	if res.Kind == ExprInt && res.Int >= 0 {
+		return int(res.Int)
+	}
+	n := 3
+	for r.fds[n] != nil {
+		n++
+	}
+	return n
+}
+
+func (r *runner) localFor(f *fdState) netip.Addr {
+	if f.v6 != r.cfg.IPv6 {
+		if f.v6 {
+			return DefaultLocal6
+		}
+		return DefaultLocal4
+	}
+	return r.cfg.LocalIP
+}
+
+func (r *runner) remoteFor(f *fdState) netip.Addr {
+	if f.v6 != r.cfg.IPv6 {
+		if f.v6 {
+			return DefaultRemote6
+		}
+		return DefaultRemote4
+	}
+	return r.cfg.RemoteIP
+}
