@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/threeway-tcp/threeway/tcp"
@@ -41,98 +40,47 @@ func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, er
 // host or port 0 lets the stack choose). Two stacks dialing each other
 // from fixed ports at once perform a simultaneous open (RFC 9293 §3.5).
 func (s *Stack) DialFrom(ctx context.Context, network, localAddress, address string) (*Conn, error) {
+	c, err := s.StartDial(network, address, DialOptions{LocalAddress: localAddress})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.awaitEstablished(ctx, network); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// awaitEstablished waits for an active open to finish, aborting it if
+// ctx ends first.
+func (c *Conn) awaitEstablished(ctx context.Context, network string) error {
+	s := c.s
+	raddr := c.RemoteAddr()
 	opErr := func(src net.Addr, dst net.Addr, err error) error {
 		return &net.OpError{Op: "dial", Net: network, Source: src, Addr: dst, Err: err}
 	}
-	fam, err := family(network)
-	if err != nil {
-		return nil, opErr(nil, nil, err)
-	}
-	h, port, err := splitAddr(address)
-	if err != nil {
-		return nil, opErr(nil, nil, err)
-	}
-	ip, err := parseHost(h)
-	if err != nil {
-		return nil, opErr(nil, nil, err)
-	}
-	if err := checkFamily(ip, fam, address); err != nil {
-		return nil, opErr(nil, nil, err)
-	}
-	dst := netip.AddrPortFrom(ip, port)
-	raddr := net.TCPAddrFromAddrPort(dst)
-	if port == 0 || ip.IsUnspecified() || ip.IsMulticast() {
-		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
-	}
-
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, opErr(nil, raddr, net.ErrClosed)
-	}
-	src, ok := s.sourceFor(ip)
-	if !ok {
-		s.mu.Unlock()
-		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.ENETUNREACH))
-	}
-	var sport uint16
-	if localAddress != "" {
-		lh, lp, err := splitAddr(localAddress)
-		if err == nil && lh != "" {
-			var la netip.Addr
-			if la, err = parseHost(lh); err == nil && (!s.isLocal(la) || la.Is4() != ip.Is4()) {
-				err = os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
-			}
-			src = la
-		}
-		if err != nil {
-			s.mu.Unlock()
-			return nil, opErr(nil, raddr, err)
-		}
-		sport = lp
-		if sport != 0 && s.conns[tupleFor(src, sport, dst)] != nil {
-			s.mu.Unlock()
-			return nil, opErr(nil, raddr, os.NewSyscallError("bind", syscall.EADDRINUSE))
-		}
-	}
-	if sport == 0 {
-		sport = s.pickPort(src, dst)
-	}
-	if sport == 0 {
-		s.mu.Unlock()
-		return nil, opErr(nil, raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
-	}
-	t := tupleFor(src, sport, dst)
-	now := s.now()
-	c := s.newConn(tcp.NewActive(s.env, t, now), t)
-	s.conns[t] = c
-	s.markDirty(c)
-	s.flushLocked(now)
-	s.mu.Unlock()
-
 	for {
 		s.mu.Lock()
 		st, cerr := c.tcb.State(), c.tcb.Err()
 		s.mu.Unlock()
 		switch {
 		case cerr != nil:
-			return nil, opErr(c.LocalAddr(), raddr, os.NewSyscallError("connect", cerr))
+			return opErr(c.LocalAddr(), raddr, os.NewSyscallError("connect", cerr))
 		case st == tcp.Closed:
-			return nil, opErr(c.LocalAddr(), raddr, net.ErrClosed)
+			return opErr(c.LocalAddr(), raddr, net.ErrClosed)
 		case st != tcp.SynSent && st != tcp.SynReceived:
-			return c, nil
+			return nil
 		}
 		select {
 		case <-c.wwait:
 		case <-s.done:
-			return nil, opErr(c.LocalAddr(), raddr, net.ErrClosed)
+			return opErr(c.LocalAddr(), raddr, net.ErrClosed)
 		case <-ctx.Done():
 			c.do(func(now time.Duration) { c.tcb.Abort(now, &s.out) })
 			err := ctx.Err()
 			if errors.Is(err, context.DeadlineExceeded) {
 				err = errTimeout{err}
 			}
-			return nil, opErr(c.LocalAddr(), raddr, err)
+			return opErr(c.LocalAddr(), raddr, err)
 		}
 	}
 }
