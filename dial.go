@@ -54,9 +54,8 @@ func (s *Stack) DialFrom(ctx context.Context, network, localAddress, address str
 // ctx ends first.
 func (c *Conn) awaitEstablished(ctx context.Context, network string) error {
 	s := c.s
-	raddr := c.RemoteAddr()
-	opErr := func(src net.Addr, dst net.Addr, err error) error {
-		return &net.OpError{Op: "dial", Net: network, Source: src, Addr: dst, Err: err}
+	opErr := func(err error) error {
+		return &net.OpError{Op: "dial", Net: network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 	}
 	for {
 		s.mu.Lock()
@@ -64,23 +63,23 @@ func (c *Conn) awaitEstablished(ctx context.Context, network string) error {
 		s.mu.Unlock()
 		switch {
 		case cerr != nil:
-			return opErr(c.LocalAddr(), raddr, os.NewSyscallError("connect", cerr))
+			return opErr(os.NewSyscallError("connect", cerr))
 		case st == tcp.Closed:
-			return opErr(c.LocalAddr(), raddr, net.ErrClosed)
+			return opErr(net.ErrClosed)
 		case st != tcp.SynSent && st != tcp.SynReceived:
 			return nil
 		}
 		select {
 		case <-c.wwait:
 		case <-s.done:
-			return opErr(c.LocalAddr(), raddr, net.ErrClosed)
+			return opErr(net.ErrClosed)
 		case <-ctx.Done():
 			c.do(func(now time.Duration) { c.tcb.Abort(now, &s.out) })
 			err := ctx.Err()
 			if errors.Is(err, context.DeadlineExceeded) {
 				err = errTimeout{err}
 			}
-			return opErr(c.LocalAddr(), raddr, err)
+			return opErr(err)
 		}
 	}
 }

@@ -27,64 +27,69 @@ type DialOptions struct {
 // State moves on as the handshake proceeds; SocketError reports why it
 // failed (ECONNREFUSED, ETIMEDOUT, ...).
 func (s *Stack) StartDial(network, address string, opts DialOptions) (*Conn, error) {
-	opErr := func(dst net.Addr, err error) error {
-		return &net.OpError{Op: "dial", Net: network, Addr: dst, Err: err}
+	// The address in an error is built only when there is an error:
+	// a successful dial allocates nothing for it.
+	opErr := func(dst netip.AddrPort, err error) error {
+		var a net.Addr
+		if dst.IsValid() {
+			a = net.TCPAddrFromAddrPort(dst)
+		}
+		return &net.OpError{Op: "dial", Net: network, Addr: a, Err: err}
 	}
 	fam, err := family(network)
 	if err != nil {
-		return nil, opErr(nil, err)
+		return nil, opErr(netip.AddrPort{}, err)
 	}
 	h, port, err := splitAddr(address)
 	if err != nil {
-		return nil, opErr(nil, err)
+		return nil, opErr(netip.AddrPort{}, err)
 	}
 	ip, err := parseHost(h)
 	if err != nil {
-		return nil, opErr(nil, err)
+		return nil, opErr(netip.AddrPort{}, err)
 	}
 	if err := checkFamily(ip, fam, address); err != nil {
-		return nil, opErr(nil, err)
+		return nil, opErr(netip.AddrPort{}, err)
 	}
 	dst := netip.AddrPortFrom(ip, port)
-	raddr := net.TCPAddrFromAddrPort(dst)
 	if port == 0 || ip.IsUnspecified() || ip.IsMulticast() {
-		return nil, opErr(raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+		return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, opErr(raddr, net.ErrClosed)
+		return nil, opErr(dst, net.ErrClosed)
 	}
 	src, ok := s.sourceFor(ip)
 	if !ok {
-		return nil, opErr(raddr, os.NewSyscallError("connect", syscall.ENETUNREACH))
+		return nil, opErr(dst, os.NewSyscallError("connect", syscall.ENETUNREACH))
 	}
 	var sport uint16
 	if opts.LocalAddress != "" {
 		lh, lp, err := splitAddr(opts.LocalAddress)
 		if err != nil {
-			return nil, opErr(raddr, err)
+			return nil, opErr(dst, err)
 		}
 		if lh != "" {
 			la, err := parseHost(lh)
 			if err != nil {
-				return nil, opErr(raddr, err)
+				return nil, opErr(dst, err)
 			}
 			if !la.IsUnspecified() {
 				if !s.isLocal(la) || la.Is4() != ip.Is4() {
-					return nil, opErr(raddr, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))
+					return nil, opErr(dst, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))
 				}
 				src = la
 			}
 		}
 		sport = lp
 		if sport != 0 && s.conns[tupleFor(src, sport, dst)] != nil {
-			return nil, opErr(raddr, os.NewSyscallError("bind", syscall.EADDRINUSE))
+			return nil, opErr(dst, os.NewSyscallError("bind", syscall.EADDRINUSE))
 		}
 	}
 	if sport == 0 {
 		if sport = s.pickPort(src, dst); sport == 0 {
-			return nil, opErr(raddr, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+			return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
 		}
 	}
 	t := tupleFor(src, sport, dst)

@@ -16,7 +16,7 @@ type PipeConfig struct {
 	// AtoB applies to packets written on a, BtoA to packets written on b.
 	AtoB, BtoA Impairments
 	// QueueLen is the most packets waiting to be read at each end
-	// (default 1024); beyond it packets are dropped and counted in
+	// (default 4096); beyond it packets are dropped and counted in
 	// QueueDrops, like a full device queue.
 	QueueLen int
 }
@@ -41,7 +41,7 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 	}
 	qlen := cfg.QueueLen
 	if qlen <= 0 {
-		qlen = 1024
+		qlen = 4096
 	}
 	qa, qb := newQueue(qlen, mtu), newQueue(qlen, mtu)
 	ab := newDirection(cfg.AtoB, clk, qb, rand.New(rand.NewPCG(cfg.Seed, streamAtoB)))

@@ -296,9 +296,13 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 // fully, which nobody would otherwise reap (Linux tcp_fin_timeout).
 const finWait2Timeout = 60 * time.Second
 
+// mayReopen is RFC 6191 §2's test for a SYN arriving in TIME-WAIT: with
+// timestamps on both, a newer timestamp, or an equal one with a higher
+// sequence number; without, a higher sequence number (RFC 9293 §3.10.7.4).
 func (c *Conn) mayReopen(seg *Segment) bool {
 	if c.tsOK && seg.Options.HasTimestamps {
-		return int32(seg.Options.TSVal-c.tsRecent) > 0
+		d := int32(seg.Options.TSVal - c.tsRecent)
+		return d > 0 || d == 0 && seg.Seq.GreaterThan(c.rcvNxt)
 	}
 	return seg.Seq.GreaterThan(c.rcvNxt)
 }
