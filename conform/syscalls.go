@@ -276,6 +276,15 @@ func (r *runner) fd(ev *Event, e Expr) (int, *fdState, error) {
 	return int(n), f, nil
 }
 
+// fdCall checks that a call has n arguments and that the first names an
+// open descriptor, and returns it.
+func (r *runner) fdCall(ev *Event, n int) (int, *fdState, error) {
+	if err := r.needArgs(ev, n); err != nil {
+		return 0, nil, err
+	}
+	return r.fd(ev, ev.Syscall.Args[0])
+}
+
 func (r *runner) needArgs(ev *Event, n int) error {
 	if len(ev.Syscall.Args) < n {
 		return failf(ev.Line, "%s needs %d arguments", ev.Syscall.Name, n)
@@ -405,10 +414,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "bind":
-		if err := r.needArgs(ev, 2); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 2)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -425,10 +431,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "listen":
-		if err := r.needArgs(ev, 2); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 2)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -441,10 +444,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "accept", "accept4":
-		if err := r.needArgs(ev, 1); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -459,10 +459,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "connect":
-		if err := r.needArgs(ev, 2); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 2)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -493,10 +490,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "write", "send":
-		if err := r.needArgs(ev, 3); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 3)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -525,10 +519,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "read", "recv":
-		if err := r.needArgs(ev, 3); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 3)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -545,10 +536,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "shutdown":
-		if err := r.needArgs(ev, 2); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 2)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -559,10 +547,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		return func() (bool, int64, error) { return true, 0, f.s.shutdown(int(how)) }, check, nil
 
 	case "close":
-		if err := r.needArgs(ev, 1); err != nil {
-			return nil, nil, err
-		}
-		n, f, err := r.fd(ev, args[0])
+		n, f, err := r.fdCall(ev, 1)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -572,10 +557,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "setsockopt":
-		if err := r.needArgs(ev, 4); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 4)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -590,10 +572,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		}, check, nil
 
 	case "getsockopt":
-		if err := r.needArgs(ev, 4); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 4)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -618,10 +597,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 			}, nil
 
 	case "fcntl":
-		if err := r.needArgs(ev, 2); err != nil {
-			return nil, nil, err
-		}
-		_, f, err := r.fd(ev, args[0])
+		_, f, err := r.fdCall(ev, 2)
 		if err != nil {
 			return nil, nil, err
 		}
