@@ -1,0 +1,99 @@
+package threeway
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/threeway-tcp/threeway/link"
+)
+
+// TestBulkBothWays moves 64 MiB in each direction at once over one
+// connection and checks both streams by SHA-256.
+func TestBulkBothWays(t *testing.T) {
+	t.Parallel()
+	size := int64(64 << 20)
+	if testing.Short() {
+		size = 4 << 20
+	}
+	n := newTestNet(t, netConfig{})
+	l := listen(t, n.server, ":9")
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(acc)
+			return
+		}
+		acc <- c
+	}()
+	c, err := n.client.Dial("tcp", "192.0.2.2:9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, ok := <-acc
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer s.Close()
+	start := time.Now()
+	if err := exchange(c, s, 1, size, 2, size, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	el := time.Since(start)
+	t.Logf("%d MiB each way in %v (%.1f MiB/s per direction)", size>>20, el, float64(size>>20)/el.Seconds())
+	if st := n.client.Stats(); st.RetransSegs != 0 {
+		t.Errorf("client retransmitted %d segments on a perfect link", st.RetransSegs)
+	}
+}
+
+// TestManyConnections runs 1,000 connections at once, each echoing a small
+// message.
+func TestManyConnections(t *testing.T) {
+	t.Parallel()
+	const conns = 1000
+	// A device queue deep enough for every packet of the burst: losses
+	// would only add SYN retransmissions (1 s each) to what this tests.
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{QueueLen: 16 * conns}})
+	l := listen(t, n.server, ":7")
+	// Room for every handshake at once: this test is about concurrency,
+	// not about the backlog (TestListenerBacklog is).
+	l.SetBacklog(conns, conns)
+	wait := serveEcho(l)
+	defer wait()
+	defer l.Close()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := echoOnce(n.client, "192.0.2.2:7", fmt.Appendf(nil, "message %d", i)); err != nil {
+				errs <- fmt.Errorf("conn %d: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if failed < 10 {
+			t.Error(err)
+		}
+		failed++
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d connections failed", failed, conns)
+	}
+	cs, ss := n.client.Stats(), n.server.Stats()
+	if cs.ActiveOpens != conns || ss.PassiveOpens != conns {
+		t.Errorf("ActiveOpens = %d, PassiveOpens = %d, want %d", cs.ActiveOpens, ss.PassiveOpens, conns)
+	}
+	if cs.SynRetrans != 0 {
+		t.Errorf("SynRetrans = %d: handshakes were lost (server %v; pipe %+v, %+v)", cs.SynRetrans, ss.Map(), n.a.Stats(), n.b.Stats())
+	}
+}
