@@ -32,6 +32,8 @@ type Conn struct {
 
 	rdeadline  atomic.Int64 // unix nanoseconds of the clock; 0 = none
 	wdeadline  atomic.Int64
+	rtimer     clock.Timer // guarded by readMu
+	wtimer     clock.Timer // guarded by writeMu
 	readMu     sync.Mutex
 	writeMu    sync.Mutex
 	closed     atomic.Bool
@@ -114,23 +116,27 @@ func (c *Conn) do(f func(now time.Duration)) {
 }
 
 // wait blocks until ch is signalled, the deadline passes (false), or the
-// stack closes.
-func (c *Conn) wait(ch chan struct{}, dl *atomic.Int64) bool {
+// stack closes. *tp is the direction's deadline timer, made on first use
+// and reset afterwards, so waiting with a deadline does not allocate.
+func (c *Conn) wait(ch chan struct{}, dl *atomic.Int64, tp *clock.Timer) bool {
 	d := dl.Load()
-	var t clock.Timer
 	if d != 0 {
 		left := time.Unix(0, d).Sub(c.s.clk.Now())
 		if left <= 0 {
 			return false
 		}
-		t = c.s.clk.AfterFunc(left, func() { notify(ch) })
+		if *tp == nil {
+			*tp = c.s.clk.AfterFunc(left, func() { notify(ch) })
+		} else {
+			(*tp).Reset(left)
+		}
 	}
 	select {
 	case <-ch:
 	case <-c.s.done:
 	}
-	if t != nil {
-		t.Stop()
+	if d != 0 {
+		(*tp).Stop()
 	}
 	return true
 }
@@ -169,7 +175,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.isStackClosed() {
 			return 0, c.opError("read", net.ErrClosed)
 		}
-		c.wait(c.rwait, &c.rdeadline)
+		c.wait(c.rwait, &c.rdeadline, &c.rtimer)
 	}
 }
 
@@ -210,7 +216,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if c.isStackClosed() {
 			return written, c.opError("write", net.ErrClosed)
 		}
-		c.wait(c.wwait, &c.wdeadline)
+		c.wait(c.wwait, &c.wdeadline, &c.wtimer)
 	}
 }
 

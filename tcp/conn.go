@@ -334,7 +334,12 @@ func (c *Conn) Abort(now time.Duration, out *Output) {
 	switch c.state {
 	case Closed:
 		return
+	case SynSent:
+		c.env.Stats.AttemptFails++ // an opening that never completed
 	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
+		if c.state == SynReceived {
+			c.env.Stats.AttemptFails++
+		}
 		s := out.push(c.tuple)
 		s.Seq = c.sndMax
 		s.Flags = flagRST
