@@ -131,7 +131,7 @@ func (s *Stack) pickListenPort(a netip.Addr) uint16 {
 	start := s.rng.IntN(n)
 	for i := 0; i < n; i++ {
 		p := uint16(ephemeralLow + (start+i)%n)
-		if s.listeners[listenKey{a, p}] == nil {
+		if !s.listenConflict(listenKey{a, p}) {
 			return p
 		}
 	}

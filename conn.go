@@ -160,6 +160,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
+		// As in package net, an expired deadline fails the call even
+		// when data is waiting.
+		if c.expired(&c.rdeadline) {
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
 		var n int
 		var err error
 		c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
@@ -196,6 +201,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	for {
 		if c.closed.Load() {
 			return written, c.opError("write", net.ErrClosed)
+		}
+		if c.expired(&c.wdeadline) {
+			return written, c.opError("write", os.ErrDeadlineExceeded)
 		}
 		var n int
 		var err error
@@ -281,11 +289,14 @@ func (c *Conn) SetWriteBuffer(n int) error {
 	return nil
 }
 
+// setDeadline stores t as Unix nanoseconds, 0 meaning none; a deadline
+// that happens to be the Unix epoch is stored as 1 ns after it, still
+// long past.
 func setDeadline(a *atomic.Int64, t time.Time) {
 	if t.IsZero() {
 		a.Store(0)
 	} else {
-		a.Store(t.UnixNano())
+		a.Store(max(t.UnixNano(), 1))
 	}
 }
 

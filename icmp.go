@@ -147,8 +147,9 @@ func (s *Stack) unreachable(now time.Duration, src, dst netip.Addr, proto uint8,
 		return
 	}
 	// As much of the invoking packet as fits the minimum MTU (RFC 1812
-	// §4.3.2.3, RFC 4443 §2.4(c)).
-	room := 576 - wire.IPv4HeaderLen - wire.ICMPHeaderLen
+	// §4.3.2.3, RFC 4443 §2.4(c)), and the link's.
+	mtu := s.link.MTU()
+	room := max(min(576, mtu)-wire.IPv4HeaderLen-wire.ICMPHeaderLen, 0)
 	if dst.Is4() {
 		code := uint8(wire.ICMPv4ProtoUnreach)
 		if proto == protoUDP {
@@ -157,7 +158,7 @@ func (s *Stack) unreachable(now time.Duration, src, dst netip.Addr, proto uint8,
 		s.sendICMP(dst, src, wire.ICMPv4DestUnreach, code, 0, pkt[:min(len(pkt), room)])
 		return
 	}
-	room = 1280 - wire.IPv6HeaderLen - wire.ICMPHeaderLen
+	room = max(min(1280, mtu)-wire.IPv6HeaderLen-wire.ICMPHeaderLen, 0)
 	if proto == protoUDP {
 		s.sendICMP(dst, src, wire.ICMPv6DestUnreach, wire.ICMPv6PortUnreach, 0, pkt[:min(len(pkt), room)])
 		return

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
+	"syscall"
 
 	"github.com/threeway-tcp/threeway/tcp"
 )
@@ -40,6 +42,32 @@ func (s *Stack) findListener(a netip.Addr, port uint16) *Listener {
 	return s.listeners[listenKey{netip.Addr{}, port}]
 }
 
+// listenConflict reports whether a listener already covers any address
+// that key would: as on Linux, a wildcard and a specific address on one
+// port collide, and so do the dual-stack wildcard and either family's.
+func (s *Stack) listenConflict(key listenKey) bool {
+	for k := range s.listeners {
+		if k.port == key.port && addrsOverlap(k.addr, key.addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrsOverlap reports whether two listening addresses can receive the
+// same segment.
+func addrsOverlap(a, b netip.Addr) bool {
+	switch {
+	case !a.IsValid() || !b.IsValid():
+		return true // the dual-stack wildcard
+	case a.Is4() != b.Is4():
+		return false
+	case a.IsUnspecified() || b.IsUnspecified():
+		return true
+	}
+	return a == b
+}
+
 // Listen announces on the stack's address. network is "tcp", "tcp4" or
 // "tcp6"; address is "host:port" with an IP literal or empty host. Port 0
 // picks an ephemeral port.
@@ -72,8 +100,8 @@ func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
 		}
 	}
 	key := listenKey{ap.Addr(), port}
-	if s.listeners[key] != nil {
-		return nil, opErr(&net.AddrError{Err: "address already in use", Addr: address})
+	if s.listenConflict(key) {
+		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
 	}
 	l := &Listener{
 		s: s, tcb: tcp.NewListener(s.env), key: key,
@@ -129,8 +157,10 @@ func (l *Listener) AcceptContext(ctx context.Context) (net.Conn, error) {
 	}
 }
 
-func (l *Listener) opError(err error) error {
-	return &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: err}
+func (l *Listener) opError(err error) error { return l.opErrorFor("accept", err) }
+
+func (l *Listener) opErrorFor(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Addr: l.Addr(), Err: err}
 }
 
 // Close stops listening; half-open and unaccepted connections get a RST.
@@ -140,7 +170,7 @@ func (l *Listener) Close() error {
 	defer s.mu.Unlock()
 	select {
 	case <-l.closed:
-		return l.opError(net.ErrClosed)
+		return l.opErrorFor("close", net.ErrClosed)
 	default:
 	}
 	if s.closed {

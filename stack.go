@@ -155,7 +155,8 @@ func (s *Stack) readLoop() {
 			select {
 			case <-s.done:
 				return
-			default:
+			case <-time.After(time.Millisecond):
+				// A lasting link error must not spin the CPU.
 			}
 			continue
 		}
@@ -166,6 +167,10 @@ func (s *Stack) readLoop() {
 		}
 		now := s.now()
 		for i := 0; i < n; i++ {
+			if sizes[i] > len(bufs[i]) {
+				s.dropPacket(tcp.DropMalformed) // truncated by the link
+				continue
+			}
 			s.inputPacket(now, bufs[i][:sizes[i]])
 		}
 		s.flushLocked(now)
@@ -214,7 +219,9 @@ func (s *Stack) handleEvents(now time.Duration, c *Conn) {
 			notify(l.ready)
 		}
 	}
-	if ev&tcp.EvClosed != 0 {
+	if ev&tcp.EvClosed != 0 || c.tcb.State() == tcp.Closed {
+		// A closed TCB never has timer work: a call on a Conn after it
+		// was retired must not put it back in the heap.
 		s.retire(c)
 	} else {
 		s.timers.update(c, c.tcb.Deadline())

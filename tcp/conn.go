@@ -50,6 +50,8 @@ type Conn struct {
 	events   Events
 	err      error
 	softErr  error // last ICMP soft error: reported instead of ETIMEDOUT
+	// refuseReopen keeps TIME-WAIT when a new SYN has nowhere to go.
+	refuseReopen bool
 
 	// Send sequence variables (RFC 9293 §3.3.1).
 	iss       seqnum.Value
@@ -176,6 +178,11 @@ func (c *Conn) TakeEvents() Events {
 	c.events = 0
 	return e
 }
+
+// RefuseReopen, when set, makes TIME-WAIT answer even a valid new SYN as
+// an old duplicate: the caller sets it when no listener would take the
+// new incarnation (RFC 9293 §3.10.7.4 lets TIME-WAIT reopen, not must).
+func (c *Conn) RefuseReopen(refuse bool) { c.refuseReopen = refuse }
 
 // PendingEvents returns the pending events without clearing them.
 func (c *Conn) PendingEvents() Events { return c.events }
@@ -390,6 +397,7 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 	if c.listener != nil {
 		c.listener.childGone(c)
 	}
+	c.ackNow = false
 	c.setState(Closed)
 	c.snd.release(&c.env.sendPool)
 	if c.err != nil || c.rcv.n == 0 {
@@ -402,6 +410,9 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 
 // Deadline returns when Poll next has timer work to do, or Never.
 func (c *Conn) Deadline() time.Duration {
+	if c.state == Closed {
+		return never
+	}
 	d := c.rtoAt
 	if c.persistAt < d {
 		d = c.persistAt

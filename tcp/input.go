@@ -131,7 +131,7 @@ func (c *Conn) synAcked(now time.Duration) {
 func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	syn, rst := seg.has(flagSYN), seg.has(flagRST)
 
-	if c.state == TimeWait && syn && !rst && !seg.has(flagACK) && c.mayReopen(seg) {
+	if c.state == TimeWait && syn && !rst && !seg.has(flagACK) && !c.refuseReopen && c.mayReopen(seg) {
 		// RFC 9293 §3.10.7.4 (and RFC 6191): a new SYN whose sequence
 		// number (or timestamp) is beyond the old connection's may
 		// start a new incarnation of the connection.

@@ -29,6 +29,9 @@ type keepAlive struct {
 // SetKeepAlive turns keep-alives on or off (MUST-24); zero idle, interval
 // or count take the defaults.
 func (c *Conn) SetKeepAlive(now time.Duration, on bool, idle, interval time.Duration, count int) {
+	if c.state == Closed {
+		return
+	}
 	k := &c.ka
 	k.on = on
 	k.idle, k.interval, k.count = idle, interval, count

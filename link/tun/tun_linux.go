@@ -130,6 +130,11 @@ func (d *Device) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
 				rerr = err
 				return true
 			}
+			if m > len(bufs[n]) {
+				// The kernel reports a packet's full length even when
+				// the buffer cut it short: drop it.
+				continue
+			}
 			sizes[n] = m
 			n++
 		}
