@@ -389,8 +389,6 @@ func (s *twSock) connectDone() (bool, error) {
 	return true, err
 }
 
-// deadlineNow makes the next Read or Write return at once.
-func (s *twSock) deadlineNow() time.Time { return s.b.sim.Now() }
 
 var zeros = make([]byte, 1<<20)
 
@@ -409,13 +407,9 @@ func (s *twSock) write(n int) (int, error) {
 		// that the socket is just closed.
 		return 0, syscall.EPIPE
 	}
-	s.conn.SetWriteDeadline(s.deadlineNow())
-	k, err := s.conn.Write(zeros[:n])
+	k, err := s.conn.WriteNonblock(zeros[:n])
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if k > 0 {
-				return k, nil
-			}
+		if errors.Is(err, syscall.EAGAIN) {
 			return 0, syscall.EAGAIN
 		}
 		s.errShown = true
@@ -431,14 +425,13 @@ func (s *twSock) read(n int) (int, error) {
 	if s.errShown && s.conn.State() == tcp.Closed {
 		return 0, nil
 	}
-	s.conn.SetReadDeadline(s.deadlineNow())
 	buf := make([]byte, n)
-	k, err := s.conn.Read(buf)
+	k, err := s.conn.ReadNonblock(buf)
 	if err != nil {
 		switch {
 		case err == io.EOF:
 			return 0, nil
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, syscall.EAGAIN):
 			return 0, syscall.EAGAIN
 		}
 		s.errShown = true
