@@ -389,7 +389,6 @@ func (s *twSock) connectDone() (bool, error) {
 	return true, err
 }
 
-
 var zeros = make([]byte, 1<<20)
 
 func (s *twSock) write(n int) (int, error) {
