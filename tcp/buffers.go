@@ -138,7 +138,8 @@ func (b *recvBuffer) insert(next, seq seqnum.Value, data []byte, pool *bufferPoo
 	for j < len(b.ooo) && b.ooo[j].start.LessThanEq(end) {
 		j++
 	}
-	if i == j && len(b.ooo) >= maxOOORanges {
+	if i == j && len(b.ooo) >= maxOOORanges && seq != next {
+		// Text at RCV.NXT is always taken: advance merges it at once.
 		return false
 	}
 	if b.buf == nil {

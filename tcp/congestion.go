@@ -11,6 +11,7 @@ type congestion struct {
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
+	recoverSet bool // recover still bounds a new fast retransmit
 }
 
 func (cc *congestion) init(c *Conn) {
@@ -21,6 +22,7 @@ func (cc *congestion) init(c *Conn) {
 	cc.dupAcks = 0
 	cc.inRecovery = false
 	cc.recover = c.iss
+	cc.recoverSet = false
 }
 
 func (cc *congestion) flight(c *Conn) uint32 { return uint32(c.sndUna.Size(c.sndMax)) }
@@ -43,6 +45,11 @@ func (cc *congestion) onAck(c *Conn, acked uint32, ack seqnum.Value) {
 		cc.cwnd += mss
 		return
 	}
+	if cc.recoverSet && ack.GreaterThan(cc.recover) {
+		// Past the last recovery: recover no longer matters, and
+		// forgetting it keeps serial arithmetic from wrapping later.
+		cc.recoverSet = false
+	}
 	if cc.cwnd < cc.ssthresh {
 		cc.cwnd += min(acked, mss) // slow start
 	} else {
@@ -58,9 +65,9 @@ func (cc *congestion) onDupAck(c *Conn) {
 		return
 	}
 	// RFC 6582 §3.2 step 1: a new recovery only past the last one.
-	if cc.dupAcks == 3 && c.sndUna.GreaterThan(cc.recover) || cc.dupAcks == 3 && cc.recover == c.iss {
+	if cc.dupAcks == 3 && (!cc.recoverSet || c.sndUna.GreaterThan(cc.recover)) {
 		cc.ssthresh = max(cc.flight(c)/2, 2*mss)
-		cc.recover = c.sndMax
+		cc.recover, cc.recoverSet = c.sndMax, true
 		cc.cwnd = cc.ssthresh + 3*mss
 		cc.inRecovery = true
 		c.retransmitHead = true
@@ -74,7 +81,7 @@ func (cc *congestion) onTimeout(c *Conn) {
 	cc.cwnd = mss
 	cc.dupAcks = 0
 	cc.inRecovery = false
-	cc.recover = c.sndMax
+	cc.recover, cc.recoverSet = c.sndMax, true
 }
 
 // Cwnd returns the congestion window in bytes.

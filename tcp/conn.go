@@ -348,7 +348,7 @@ func (c *Conn) Abort(now time.Duration, out *Output) {
 			c.env.Stats.AttemptFails++
 		}
 		s := out.push(c.tuple)
-		s.Seq = c.sndMax
+		s.Seq = c.acceptableSeq()
 		s.Flags = flagRST
 	}
 	c.closeWith(now, ErrConnectionAborted)

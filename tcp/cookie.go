@@ -143,6 +143,11 @@ func (e *Env) checkCookie(now time.Duration, t Tuple, ack *Segment) (cookieParam
 		if e.cookieHash(t, peerISN, counter, mssIdx, opts) != cookie&cookieHashMask {
 			return cookieParams{}, false
 		}
+		// The "no timestamps" marker: our SYN-ACK offered none, so a
+		// timestamp on this ACK enables nothing (RFC 7323 §3.2).
+		if opts == cookieOptMask {
+			hasTS = false
+		}
 		p := cookieParams{mss: cookieMSS[mssIdx], opts: opts, hasTS: hasTS, wscale: -1}
 		if hasTS {
 			if ws := opts & 0xf; ws != cookieNoWScale {

@@ -54,11 +54,12 @@ func (c *Conn) ICMPError(now time.Duration, kind ICMPKind, seq seqnum.Value, mtu
 		if !c.tuple.LocalAddr.Is4() {
 			floor = 1220 // RFC 8200 §5: 1280 is the minimum IPv6 MTU
 		}
-		m := uint16(max(mtu-ipHdr, floor))
-		if m >= c.sndMSS {
+		// Computed in int: an ICMPv6 MTU is 32 bits and must not wrap.
+		m := min(max(mtu-ipHdr, floor), 65535)
+		if m >= int(c.sndMSS) {
 			return false
 		}
-		c.sndMSS = m
+		c.sndMSS = uint16(m)
 		// RFC 1191 §6.4: retransmit what the smaller MTU lost, at once.
 		c.sndNxt = c.sndUna
 		c.timing = false

@@ -220,7 +220,9 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		c.drop(seg, DropAckNotSet)
 		return
 	}
-	if c.state == SynReceived {
+	// SYN-RECEIVED, or FIN-WAIT-1 entered from it by a CLOSE before our
+	// SYN was acknowledged: this ACK completes the handshake.
+	if c.state == SynReceived || c.state == FinWait1 && c.sndUna == c.iss {
 		if !seg.Ack.GreaterThan(c.sndUna) || seg.Ack.GreaterThan(c.sndMax) {
 			// <SEQ=SEG.ACK><CTL=RST>
 			r := out.push(c.tuple)
@@ -240,11 +242,13 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		c.sndWnd = c.segWindow(seg)
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
 		c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
-		c.setState(Established)
-		c.events |= EvEstablished | EvWritable
-		if c.finQueued {
-			c.enterFinState()
+		if c.state == SynReceived {
+			c.setState(Established)
+			if c.finQueued {
+				c.enterFinState()
+			}
 		}
+		c.events |= EvEstablished | EvWritable
 		if c.listener != nil {
 			c.listener.childEstablished(c)
 		}

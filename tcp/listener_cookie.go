@@ -88,7 +88,9 @@ func (l *Listener) cookieAck(now time.Duration, t Tuple, seg *Segment, out *Outp
 	c.events |= EvEstablished | EvWritable
 	c.listener = l
 	l.ready = append(l.ready, c)
-	// The ACK may carry data and even a FIN (RFC 9293 §3.10.7.4).
-	c.acceptText(now, seg, seg.Seq, seg.Payload, seg.has(flagFIN), out)
+	// The ACK may carry data and even a FIN (RFC 9293 §3.10.7.4), cut
+	// to the window like any other segment's.
+	seq, payload, fin := c.trim(seg, c.rcvWnd())
+	c.acceptText(now, seg, seq, payload, fin, out)
 	return c, true
 }

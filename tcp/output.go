@@ -86,13 +86,25 @@ func (c *Conn) windowField() uint16 {
 	return uint16(min(w, 65535))
 }
 
+// acceptableSeq is the sequence number for a segment without text:
+// SND.NXT, unless a zero-window probe took it past the peer's window, in
+// which case the window's right edge, so the peer's acceptability test
+// (RFC 9293 §3.10.7.4) still lets the ACK or RST in (as Linux does).
+func (c *Conn) acceptableSeq() seqnum.Value {
+	edge := c.sndUna.Add(seqnum.Size(c.sndWnd))
+	if c.state.Synchronized() && c.sndMax.GreaterThan(edge) {
+		return edge
+	}
+	return c.sndMax
+}
+
 // sendAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 func (c *Conn) sendAck(now time.Duration, out *Output) {
 	if c.state == SynSent || c.state == Closed {
 		return
 	}
 	s := out.push(c.tuple)
-	s.Seq = c.sndMax
+	s.Seq = c.acceptableSeq()
 	s.Ack = c.rcvNxt
 	s.Flags = flagACK
 	s.Window = c.windowField()
@@ -145,7 +157,7 @@ func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin
 func (c *Conn) maxPayload(now time.Duration) int {
 	var o wire.Options
 	c.dataOptions(&o, now)
-	return int(c.sndMSS) - o.Len()
+	return max(int(c.sndMSS)-o.Len(), 1)
 }
 
 // sendData sends new data and the FIN as the windows allow, and reports
