@@ -19,11 +19,12 @@ type listenKey struct {
 
 // Listener is a passive open on a Stack. It implements net.Listener.
 type Listener struct {
-	s      *Stack
-	tcb    *tcp.Listener
-	key    listenKey
-	ready  chan struct{}
-	closed chan struct{}
+	s       *Stack
+	network string
+	tcb     *tcp.Listener
+	key     listenKey
+	ready   chan struct{}
+	closed  chan struct{}
 }
 
 // findListener finds the listener for a local address and port: the
@@ -104,7 +105,7 @@ func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
 		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
 	}
 	l := &Listener{
-		s: s, tcb: tcp.NewListener(s.env), key: key,
+		s: s, network: network, tcb: tcp.NewListener(s.env), key: key,
 		ready: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
 	s.listeners[key] = l
@@ -160,7 +161,7 @@ func (l *Listener) AcceptContext(ctx context.Context) (net.Conn, error) {
 func (l *Listener) opError(err error) error { return l.opErrorFor("accept", err) }
 
 func (l *Listener) opErrorFor(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Addr: l.Addr(), Err: err}
+	return &net.OpError{Op: op, Net: l.network, Addr: l.Addr(), Err: err}
 }
 
 // Close stops listening; half-open and unaccepted connections get a RST.
