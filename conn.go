@@ -146,33 +146,46 @@ func (c *Conn) expired(dl *atomic.Int64) bool {
 	return d != 0 && !c.s.clk.Now().Before(time.Unix(0, d))
 }
 
+// errWouldBlock is readOnce's and writeOnce's "nothing yet".
+var errWouldBlock = syscall.EAGAIN
+
+// readOnce is one read attempt that does not wait: data, a final error,
+// or errWouldBlock. The caller holds readMu.
+func (c *Conn) readOnce(p []byte) (int, error) {
+	switch {
+	case c.closed.Load():
+		return 0, c.opError("read", net.ErrClosed)
+	case c.readClosed.Load():
+		return 0, io.EOF
+	}
+	var n int
+	var err error
+	c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
+	switch {
+	case err == tcp.ErrNotConnected:
+		return n, c.opError("read", net.ErrClosed)
+	case n > 0 || err != nil:
+		return n, c.opError("read", err)
+	}
+	return 0, errWouldBlock
+}
+
 // Read reads data; it returns io.EOF after the peer's FIN.
 func (c *Conn) Read(p []byte) (int, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	if len(p) == 0 && !c.closed.Load() {
+		return 0, nil
+	}
 	for {
-		if c.closed.Load() {
-			return 0, c.opError("read", net.ErrClosed)
-		}
-		if c.readClosed.Load() {
-			return 0, io.EOF
-		}
-		if len(p) == 0 {
-			return 0, nil
-		}
 		// As in package net, an expired deadline fails the call even
 		// when data is waiting.
 		if c.expired(&c.rdeadline) {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
 		}
-		var n int
-		var err error
-		c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
-		if n > 0 || err != nil {
-			if err == tcp.ErrNotConnected {
-				err = net.ErrClosed
-			}
-			return n, c.opError("read", err)
+		n, err := c.readOnce(p)
+		if err != errWouldBlock {
+			return n, err
 		}
 		if c.expired(&c.rdeadline) {
 			return 0, c.opError("read", os.ErrDeadlineExceeded)
@@ -193,27 +206,39 @@ func (c *Conn) isStackClosed() bool {
 	}
 }
 
+// writeOnce queues what fits of p without waiting: the count, a final
+// error, or errWouldBlock when nothing fits. The caller holds writeMu.
+func (c *Conn) writeOnce(p []byte) (int, error) {
+	if c.closed.Load() {
+		return 0, c.opError("write", net.ErrClosed)
+	}
+	var n int
+	var err error
+	c.do(func(time.Duration) { n, err = c.tcb.Write(p) })
+	switch {
+	case err == tcp.ErrNotConnected:
+		return n, c.opError("write", syscall.EPIPE)
+	case err != nil:
+		return n, c.opError("write", err)
+	case n == 0 && len(p) > 0:
+		return 0, errWouldBlock
+	}
+	return n, nil
+}
+
 // Write writes all of p unless an error or deadline stops it.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	written := 0
 	for {
-		if c.closed.Load() {
-			return written, c.opError("write", net.ErrClosed)
-		}
 		if c.expired(&c.wdeadline) {
 			return written, c.opError("write", os.ErrDeadlineExceeded)
 		}
-		var n int
-		var err error
-		c.do(func(time.Duration) { n, err = c.tcb.Write(p[written:]) })
+		n, err := c.writeOnce(p[written:])
 		written += n
-		if err != nil {
-			if err == tcp.ErrNotConnected {
-				err = syscall.EPIPE
-			}
-			return written, c.opError("write", err)
+		if err != nil && err != errWouldBlock {
+			return written, err
 		}
 		if written == len(p) {
 			return written, nil

@@ -1,13 +1,6 @@
 package threeway
 
-import (
-	"io"
-	"net"
-	"syscall"
-	"time"
-
-	"github.com/threeway-tcp/threeway/tcp"
-)
+import "syscall"
 
 // ReadNonblock is Read without waiting, as on a non-blocking socket: it
 // returns what is already received, or an error wrapping syscall.EAGAIN
@@ -15,22 +8,11 @@ import (
 func (c *Conn) ReadNonblock(p []byte) (int, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	switch {
-	case c.closed.Load():
-		return 0, c.opError("read", net.ErrClosed)
-	case c.readClosed.Load():
-		return 0, io.EOF
+	n, err := c.readOnce(p)
+	if err == errWouldBlock {
+		return 0, c.opError("read", syscall.EAGAIN)
 	}
-	var n int
-	var err error
-	c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
-	if n > 0 || err != nil {
-		if err == tcp.ErrNotConnected {
-			err = net.ErrClosed
-		}
-		return n, c.opError("read", err)
-	}
-	return 0, c.opError("read", syscall.EAGAIN)
+	return n, err
 }
 
 // WriteNonblock is Write without waiting: it queues what fits in the send
@@ -39,20 +21,9 @@ func (c *Conn) ReadNonblock(p []byte) (int, error) {
 func (c *Conn) WriteNonblock(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.closed.Load() {
-		return 0, c.opError("write", net.ErrClosed)
-	}
-	var n int
-	var err error
-	c.do(func(time.Duration) { n, err = c.tcb.Write(p) })
-	if err != nil {
-		if err == tcp.ErrNotConnected {
-			err = syscall.EPIPE
-		}
-		return n, c.opError("write", err)
-	}
-	if n == 0 && len(p) > 0 {
+	n, err := c.writeOnce(p)
+	if err == errWouldBlock {
 		return 0, c.opError("write", syscall.EAGAIN)
 	}
-	return n, nil
+	return n, err
 }
