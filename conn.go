@@ -107,6 +107,8 @@ func syscallName(op string) string {
 // produced and handles its events.
 func (c *Conn) do(f func(now time.Duration)) {
 	s := c.s
+	s.holdClock()
+	defer s.releaseClock()
 	s.mu.Lock()
 	now := s.now()
 	f(now)

@@ -18,6 +18,7 @@ import (
 type Stack struct {
 	mu    sync.Mutex
 	clk   clock.Clock
+	hold  clock.Holder // the clock, if it can be held (a clock.Sim)
 	epoch time.Time
 	link  link.Link
 	addrs []netip.Prefix
@@ -90,6 +91,7 @@ func New(opts Options) (*Stack, error) {
 	seed[31] = 'p'
 	s.rng = rand.New(rand.NewChaCha8(seed))
 	s.env.Observer = observer{s}
+	s.hold, _ = clk.(clock.Holder)
 	s.tx.init(cfg.MTU)
 	s.readerWG.Add(1)
 	go s.readLoop()
@@ -160,9 +162,11 @@ func (s *Stack) readLoop() {
 			}
 			continue
 		}
+		s.holdClock()
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
+			s.releaseClock()
 			return
 		}
 		now := s.now()
@@ -175,6 +179,22 @@ func (s *Stack) readLoop() {
 		}
 		s.flushLocked(now)
 		s.mu.Unlock()
+		s.releaseClock()
+	}
+}
+
+// holdClock keeps a simulated clock from jumping while the stack works
+// on what it was given, so a conversation on simulated time does not
+// depend on how fast the stack's goroutine gets scheduled.
+func (s *Stack) holdClock() {
+	if s.hold != nil {
+		s.hold.Hold()
+	}
+}
+
+func (s *Stack) releaseClock() {
+	if s.hold != nil {
+		s.hold.Release()
 	}
 }
 

@@ -13,7 +13,11 @@ var processStart = time.Now()
 func (s *Sim) touch() { s.lastActive.Store(int64(time.Since(processStart))) }
 
 // idle returns how long (in real time) the Sim has gone unused.
+// A held Sim is never idle.
 func (s *Sim) idle() time.Duration {
+	if s.holds.Load() > 0 {
+		return 0
+	}
 	return time.Since(processStart) - time.Duration(s.lastActive.Load())
 }
 

@@ -23,6 +23,8 @@ type Sim struct {
 	// lastActive is when (real time, as nanoseconds since processStart)
 	// someone last used the Sim; AutoAdvance waits for it to go stale.
 	lastActive atomic.Int64
+	// holds counts Hold calls not yet released; AutoAdvance waits for 0.
+	holds atomic.Int64
 }
 
 // NewSim returns a simulated clock reading start.
