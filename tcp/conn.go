@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"errors"
 	"io"
 	"syscall"
 	"time"
@@ -17,7 +16,6 @@ var (
 	ErrTimedOut          = syscall.ETIMEDOUT
 	ErrConnectionAborted = syscall.ECONNABORTED
 	ErrNotConnected      = syscall.ENOTCONN
-	ErrClosing           = errors.New("tcp: connection closing")
 )
 
 // Events tell the caller what changed in a connection since it last asked.
