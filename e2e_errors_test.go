@@ -290,9 +290,9 @@ func TestDialContextTimeout(t *testing.T) {
 		Drop: func(pkt []byte) bool { return true },
 	}}})
 	const d = 100 * time.Millisecond
+	start := time.Now() // before the context's clock starts
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	start := time.Now()
 	c, err := n.client.DialContext(ctx, "tcp", "192.0.2.2:7")
 	el := time.Since(start)
 	if err == nil {
