@@ -20,11 +20,8 @@ func init() {
 
 func runDial(args []string) error {
 	fs := newFlagSet("dial", "dial --tun NAME --addr CIDR [--addr CIDR ...] HOST:PORT [--pcap FILE]")
-	dev := fs.String("tun", "", "TUN device to attach to (created if missing)")
-	var addrs prefixList
-	fs.Var(&addrs, "addr", "the stack's address with prefix length (repeatable)")
-	pcap := fs.String("pcap", "", "write every packet to this pcap file")
-	mtu := fs.Int("mtu", 0, "MTU (0: the device's)")
+	var tf tunFlags
+	tf.register(fs)
 	// Flags may follow the address, as in the synopsis.
 	var target string
 	for {
@@ -44,7 +41,7 @@ func runDial(args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	s, closeAll, err := tunStack(*dev, *mtu, addrs, *pcap)
+	s, closeAll, err := tf.stack()
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -30,6 +31,26 @@ func (p *prefixList) Set(v string) error {
 	}
 	*p = append(*p, x)
 	return nil
+}
+
+// tunFlags are the flags serve and dial share: where the stack runs.
+type tunFlags struct {
+	dev   string
+	addrs prefixList
+	pcap  string
+	mtu   int
+}
+
+func (f *tunFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dev, "tun", "", "TUN device to attach to (created if missing)")
+	fs.Var(&f.addrs, "addr", "the stack's address with prefix length (repeatable)")
+	fs.StringVar(&f.pcap, "pcap", "", "write every packet to this pcap file")
+	fs.IntVar(&f.mtu, "mtu", 0, "MTU (0: the device's)")
+}
+
+// stack opens the TUN device and starts a stack on it; see tunStack.
+func (f *tunFlags) stack() (*threeway.Stack, func(), error) {
+	return tunStack(f.dev, f.mtu, f.addrs, f.pcap)
 }
 
 // tunStack opens a TUN device and starts a stack on it, optionally

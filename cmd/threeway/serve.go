@@ -23,13 +23,10 @@ func init() {
 
 func runServe(args []string) error {
 	fs := newFlagSet("serve", "serve --tun NAME --addr CIDR [--addr CIDR ...] --listen :PORT --app echo|discard|http [--pcap FILE]")
-	dev := fs.String("tun", "", "TUN device to attach to (created if missing)")
-	var addrs prefixList
-	fs.Var(&addrs, "addr", "the stack's address with prefix length (repeatable)")
+	var tf tunFlags
+	tf.register(fs)
 	listen := fs.String("listen", ":80", "address to listen on")
 	app := fs.String("app", "echo", "echo, discard or http")
-	pcap := fs.String("pcap", "", "write every packet to this pcap file")
-	mtu := fs.Int("mtu", 0, "MTU (0: the device's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -37,7 +34,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	s, closeAll, err := tunStack(*dev, *mtu, addrs, *pcap)
+	s, closeAll, err := tf.stack()
 	if err != nil {
 		return err
 	}
@@ -46,7 +43,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "threeway: serving %s on %s at %v (%s)\n", *app, *dev, l.Addr(), addrs.String())
+	fmt.Fprintf(os.Stderr, "threeway: serving %s on %s at %v (%s)\n", *app, tf.dev, l.Addr(), tf.addrs.String())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
