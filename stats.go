@@ -51,6 +51,12 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesNoTS":   st.SyncookiesNoTS,
 		"KeepAliveProbes":  st.KeepAliveProbes,
 		"Drops":            s.DropCounts(),
+
+		"ACKSkippedChallenge": st.ACKSkippedChallenge,
+		"ACKSkippedSeq":       st.ACKSkippedSeq,
+		"ACKSkippedPAWS":      st.ACKSkippedPAWS,
+		"ACKSkippedSynRecv":   st.ACKSkippedSynRecv,
+		"ACKSkippedTimeWait":  st.ACKSkippedTimeWait,
 	}
 }
 

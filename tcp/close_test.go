@@ -204,6 +204,7 @@ func TestTimeWaitNewSynReopens(t *testing.T) {
 	send(t, c, Segment{Seq: rseq(-100), Flags: flagSYN, Window: remoteWin})
 	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
 	expectState(t, c, TimeWait)
+	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(2), Flags: flagSYN, Window: remoteWin})
 	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
 	expectState(t, c, TimeWait)

@@ -17,7 +17,7 @@ type Config struct {
 	NoWindowScaling  bool          // do not offer window scale (RFC 7323 §2)
 	NoSACK           bool          // do not offer SACK-permitted (RFC 2018)
 	NoTimestamps     bool          // do not offer timestamps (RFC 7323 §3)
-	ChallengeAckRate int           // RFC 5961 §7: challenge ACKs per second per Env (Linux: 1000)
+	InvalidRateLimit time.Duration // least time between two answers of one connection to invalid segments (ratelimit.go; Linux tcp_invalid_ratelimit: 500 ms)
 	SynQueue         int           // half-open children per listener
 	AcceptQueue      int           // established, unaccepted children per listener
 	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
@@ -36,7 +36,7 @@ func DefaultConfig() Config {
 		MinRTO:           time.Second,
 		MaxRTO:           120 * time.Second,
 		MSL:              30 * time.Second,
-		ChallengeAckRate: 1000,
+		InvalidRateLimit: 500 * time.Millisecond,
 		SynQueue:         256,
 		AcceptQueue:      128,
 	}
@@ -74,8 +74,8 @@ func (c *Config) normalize() {
 	if c.MSL <= 0 {
 		c.MSL = d.MSL
 	}
-	if c.ChallengeAckRate <= 0 {
-		c.ChallengeAckRate = d.ChallengeAckRate
+	if c.InvalidRateLimit <= 0 {
+		c.InvalidRateLimit = d.InvalidRateLimit
 	}
 	if c.SynQueue <= 0 {
 		c.SynQueue = d.SynQueue
@@ -86,16 +86,15 @@ func (c *Config) normalize() {
 }
 
 // Env is what every connection of one stack shares: configuration,
-// counters, the ISN generator, the challenge-ACK limiter and an optional
-// Observer. It is not safe for concurrent use; the caller serializes.
+// counters, the ISN generator and an optional Observer. It is not safe
+// for concurrent use; the caller serializes.
 type Env struct {
-	Config    Config
-	Stats     Stats
-	ISN       ISNGenerator
-	Observer  Observer
-	challenge challengeLimiter
-	sendPool  bufferPool
-	recvPool  bufferPool
+	Config   Config
+	Stats    Stats
+	ISN      ISNGenerator
+	Observer Observer
+	sendPool bufferPool
+	recvPool bufferPool
 }
 
 // NewEnv returns an Env with cfg (zero fields take defaults) and an ISN

@@ -111,6 +111,8 @@ type Conn struct {
 
 	cc congestion
 	ka keepAlive
+
+	answers answerBudgets // for invalid segments (ratelimit.go)
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -357,7 +359,7 @@ func (c *Conn) Abort(now time.Duration, out *Output) {
 // (RFC 9293 §3.8.6.2.2): then a window update is sent at once, so a
 // sender held back by a small window does not wait for its persist timer.
 func (c *Conn) windowUpdateWorthy() bool {
-	right := c.rcvNxt.Add(seqnum.Size(c.rcv.free()))
+	right := c.rcvNxt.Add(c.advertisable())
 	if !right.GreaterThan(c.rcvAdv) {
 		return false
 	}

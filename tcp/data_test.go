@@ -43,6 +43,7 @@ func TestAcceptabilityEmptySegmentZeroWindow(t *testing.T) {
 		t.Fatalf("SND.UNA %v: the ACK was not processed", c.sndUna)
 	}
 	for _, seq := range []seqnum.Value{rseq(3002), rseq(3000), rseq(100000)} {
+		c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 		before := c.env.Stats
 		send(t, c, Segment{Seq: seq, Ack: c.lseq(3), Flags: flagACK, Window: remoteWin})
 		expect(t, recv(t, c), Segment{Seq: c.lseq(3), Ack: rseq(3001), Flags: flagACK, Window: 0})
@@ -59,6 +60,7 @@ func TestAcceptabilityEmptySegmentOpenWindow(t *testing.T) {
 		expect(t, recv(t, c))
 	}
 	for _, seq := range []seqnum.Value{rseq(0), rseq(testBuf + 1), rseq(-50000)} {
+		c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 		send(t, c, Segment{Seq: seq, Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
 		expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
 	}
@@ -107,6 +109,7 @@ func TestAcceptabilityDataOpenWindow(t *testing.T) {
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(12), Flags: flagACK, Window: testBuf - 11})
 	expectDrop(t, c.env, before, DropOutOfWindow, 1)
 	// Entirely beyond the window: answered with an ACK.
+	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(12 + testBuf), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("far")})
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(12), Flags: flagACK, Window: testBuf - 11})
 	buf := make([]byte, 64)

@@ -134,7 +134,12 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	if c.state == TimeWait && syn && !rst && !seg.has(flagACK) && !c.refuseReopen && c.mayReopen(seg) {
 		// RFC 9293 §3.10.7.4 (and RFC 6191): a new SYN whose sequence
 		// number (or timestamp) is beyond the old connection's may
-		// start a new incarnation of the connection.
+		// start a new incarnation of the connection. What the old one
+		// still owes (the ACK of a FIN that came in the same batch)
+		// goes first, or the peer sits in LAST-ACK retransmitting it.
+		if c.ackNow {
+			c.sendAck(now, out)
+		}
 		c.env.Stats.TimeWaitReopen++
 		c.events |= EvReopen
 		c.closeWith(now, nil)
@@ -153,10 +158,25 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	// strictly it would be unacceptable and cost both ends one more
 	// exchange (the problem RFC 9293 Appendix A.2 describes).
 	simSynAck := c.state == SynReceived && !c.passive && syn && !rst && seg.has(flagACK) && seg.Seq == c.irs
+	if c.state == SynReceived && !rst && seg.has(flagACK) && c.badSynReceivedAck(seg) {
+		c.resetBadAck(now, seg, out)
+		return
+	}
+	if syn && !rst && c.state.Synchronized() {
+		// RFC 5961 §4.2 (RFC 9293 §3.10.7.4 fourth check): a SYN in a
+		// synchronized state gets a challenge ACK "irrespective of the
+		// sequence number", and, as in Linux, of its timestamp: the
+		// half-open discovery of RFC 9293 §3.5.1 (figures 10 and 11)
+		// needs this answer to reach a peer that rebooted and lost its
+		// timestamp clock, or reconnects without timestamps.
+		c.answerInvalid(now, seg, out, answerChallenge, DropSYNChallenged)
+		return
+	}
 	if c.tsOK && !rst {
 		if !seg.Options.HasTimestamps {
 			// RFC 7323 §3.2: once negotiated, a non-RST segment
-			// without TSopt is silently dropped.
+			// without TSopt is silently dropped. Only SYNs (above)
+			// are answered; data, ACKs and FINs get nothing.
 			c.drop(seg, DropMissingTimestamp)
 			return
 		}
@@ -164,8 +184,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		// TS.Recent is an old duplicate; acknowledge and drop it.
 		if int32(seg.Options.TSVal-c.tsRecent) < 0 && now-c.tsRecentAt <= tsRecentValidity {
 			c.env.Stats.PAWSRejects++
-			c.drop(seg, DropPAWSReject)
-			c.sendAck(now, out)
+			c.answerInvalid(now, seg, out, answerPAWS, DropPAWSReject)
 			return
 		}
 	}
@@ -181,8 +200,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			// A retransmitted FIN: our ACK was lost. Restart 2MSL.
 			c.closeAt = now + 2*c.env.Config.MSL
 		}
-		c.drop(seg, DropOutOfWindow)
-		c.sendAck(now, out)
+		c.answerInvalid(now, seg, out, answerSeq, DropOutOfWindow)
 		return
 	}
 	c.heardFromPeer(now)
@@ -197,7 +215,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		case seg.Seq == c.rcvNxt:
 			c.resetReceived(now)
 		default:
-			c.challengeAck(now, seg, out, DropRSTChallenged)
+			c.answerInvalid(now, seg, out, answerChallenge, DropRSTChallenged)
 		}
 		return
 	}
@@ -211,7 +229,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			c.closeWith(now, nil)
 			return
 		}
-		c.challengeAck(now, seg, out, DropSYNChallenged)
+		c.answerInvalid(now, seg, out, answerChallenge, DropSYNChallenged)
 		return
 	}
 
@@ -223,11 +241,8 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	// SYN-RECEIVED, or FIN-WAIT-1 entered from it by a CLOSE before our
 	// SYN was acknowledged: this ACK completes the handshake.
 	if c.state == SynReceived || c.state == FinWait1 && c.sndUna == c.iss {
-		if !seg.Ack.GreaterThan(c.sndUna) || seg.Ack.GreaterThan(c.sndMax) {
-			// <SEQ=SEG.ACK><CTL=RST>
-			r := out.push(c.tuple)
-			r.Seq, r.Flags = seg.Ack, flagRST
-			c.drop(seg, DropBadAckInSynReceived)
+		if c.badSynReceivedAck(seg) {
+			c.resetBadAck(now, seg, out)
 			return
 		}
 		if c.listener != nil && !c.listener.roomToAccept() {
@@ -265,7 +280,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 	// RFC 5961 §5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT, else
 	// discard and send an ACK.
 	if seg.Ack.GreaterThan(c.sndMax) || seg.Ack.LessThan(c.sndUna.Sub(seqnum.Size(c.maxSndWnd))) {
-		c.challengeAck(now, seg, out, DropAckUnacceptable)
+		c.answerInvalid(now, seg, out, answerChallenge, DropAckUnacceptable)
 		return
 	}
 	c.processAck(now, seg)
@@ -467,16 +482,28 @@ func (c *Conn) resetReceived(now time.Duration) {
 	}
 }
 
-// challengeAck sends <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> within the
-// rate limit (RFC 5961 §3.2, §4.2, §5.2, §7) and drops seg.
-func (c *Conn) challengeAck(now time.Duration, seg *Segment, out *Output, r DropReason) {
-	if !c.env.challenge.allow(now, c.env.Config.ChallengeAckRate) {
-		c.drop(seg, DropChallengeAckLimited)
+// badSynReceivedAck reports whether seg, in SYN-RECEIVED (or FIN-WAIT-1
+// before our SYN was acknowledged), acknowledges something we never sent
+// or not our SYN: SEG.ACK =< ISS or SEG.ACK > SND.NXT.
+func (c *Conn) badSynReceivedAck(seg *Segment) bool {
+	return !seg.Ack.GreaterThan(c.sndUna) || seg.Ack.GreaterThan(c.sndMax)
+}
+
+// resetBadAck answers an unacceptable ACK in a non-synchronized state
+// with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.5.2 group 2, §3.10.7.4), within
+// the connection's budget for answers to invalid segments. The check comes
+// before the sequence number's, as the reset rule is "irrespective" of it
+// and Linux's tcp_check_req does: a SYN-RECEIVED child that a blind SYN
+// made out of TIME-WAIT meets the old peer's ACKs this way and resets the
+// peer's half of the old connection at its RCV.NXT, instead of trading
+// out-of-window ACKs with it (RFC 9293 §3.5.1, half-open discovery).
+func (c *Conn) resetBadAck(now time.Duration, seg *Segment, out *Output) {
+	if !c.mayAnswer(now, seg, answerBadAck) {
 		return
 	}
-	c.env.Stats.ChallengeAcks++
-	c.drop(seg, r)
-	c.sendAck(now, out)
+	r := out.push(c.tuple)
+	r.Seq, r.Flags = seg.Ack, flagRST
+	c.drop(seg, DropBadAckInSynReceived)
 }
 
 // finAcked reports whether our FIN has been acknowledged.

@@ -328,6 +328,7 @@ func TestPAWSDropsOldTimestampWithAck(t *testing.T) {
 	}
 	// Serial comparison: 5000 is older than 5000-2^31+1... but newer
 	// than 5000+2^31 (RFC 7323 §5.2, timestamps compared modulo 2^32).
+	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Options: peerTS(5000 + 1<<31 + 1), Payload: []byte("old")})
 	expectDrop(t, c.env, before, DropPAWSReject, 2)
 	recv(t, c)

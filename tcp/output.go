@@ -73,9 +73,11 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 
 // windowField returns the window to advertise and moves RCV.ADV. The right
 // edge never moves left (RFC 9293 §3.8.6, SHLD-14) and moves right only by
-// at least min(buffer/2, MSS) (receiver SWS avoidance, MUST-39).
+// at least min(buffer/2, MSS) (receiver SWS avoidance, MUST-39). RCV.ADV
+// is the edge the field really tells the peer (window.go), so the window
+// checked is never larger than the window advertised.
 func (c *Conn) windowField() uint16 {
-	right := c.rcvNxt.Add(seqnum.Size(c.rcv.free()))
+	right := c.rcvNxt.Add(c.advertisable())
 	if right.GreaterThan(c.rcvAdv) {
 		step := seqnum.Size(min(c.rcv.limit/2, int(c.advMSS)))
 		if c.rcvAdv.Size(right) >= step || c.rcvAdv.LessThanEq(c.rcvNxt) && c.rcv.free() >= int(step) {

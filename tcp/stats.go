@@ -14,7 +14,7 @@ type Stats struct {
 	RetransSegs      uint64
 	InErrs           uint64
 	OutRsts          uint64
-	ChallengeAcks    uint64 // RFC 5961 challenge ACKs sent
+	ChallengeAcks    uint64 // RFC 5961 challenge ACKs sent (Linux TCPChallengeACK)
 	SynRetrans       uint64
 	SynAckRetrans    uint64
 	Timeouts         uint64 // connections closed by retransmission timeout
@@ -28,6 +28,14 @@ type Stats struct {
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
 	KeepAliveProbes  uint64 // keep-alive probes sent
 	Drops            [NumDropReasons]uint64
+
+	// Answers to invalid segments the per-connection limit suppressed
+	// (Config.InvalidRateLimit, ratelimit.go; Linux's TCPACKSkipped*).
+	ACKSkippedChallenge uint64 // challenge ACKs
+	ACKSkippedSeq       uint64 // ACKs for unacceptable segments
+	ACKSkippedPAWS      uint64 // ACKs for PAWS rejects
+	ACKSkippedSynRecv   uint64 // any of these in SYN-RECEIVED, the RST for a bad ACK too
+	ACKSkippedTimeWait  uint64 // any of these in TIME-WAIT
 }
 
 // Observer, when set in an Env, hears about state changes and drops.
