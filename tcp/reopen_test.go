@@ -30,3 +30,19 @@ func TestTimeWaitReopenWithEqualTimestamp(t *testing.T) {
 		}
 	}
 }
+
+// A FIN and a newer SYN in one batch (no Poll between them): the FIN
+// takes the connection to TIME-WAIT and is owed an ACK; the SYN reopens
+// it. The ACK goes out before the old TCB retires, or the peer would sit
+// in LAST-ACK retransmitting its FIN into the new incarnation.
+func TestTimeWaitReopenSendsOwedAck(t *testing.T) {
+	c := connFinWait2(t)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	expectState(t, c, TimeWait)
+	send(t, c, Segment{Seq: rseq(100000), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	expectState(t, c, Closed)
+	if c.TakeEvents()&EvReopen == 0 {
+		t.Fatal("no EvReopen")
+	}
+	expect(t, c.take(t), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+}

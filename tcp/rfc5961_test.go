@@ -8,6 +8,7 @@ package tcp
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/threeway-tcp/threeway/seqnum"
 )
@@ -188,4 +189,190 @@ func TestOldAckDoesNotUpdateWindow(t *testing.T) {
 	if c.sndWnd != remoteWin || c.sndUna != c.lseq(51) {
 		t.Fatalf("SND.WND %d SND.UNA %v: an old ACK moved the window", c.sndWnd, c.sndUna)
 	}
+}
+
+// RFC 5961 §7, per connection (Linux tcp_invalid_ratelimit): whatever
+// mix of invalid segments arrives, a connection answers one per
+// Config.InvalidRateLimit. Each suppressed answer is counted under its
+// kind and dropped under its own reason; an interval later answers flow
+// again.
+func TestInvalidAnswersRateLimited(t *testing.T) {
+	c := connEstablished(t)
+	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	before := c.env.Stats
+	send(t, c, Segment{Seq: rseq(10), Flags: flagRST}) // in window: challenge ACK
+	expect(t, recv(t, c), ack)
+	c.now += c.env.Config.InvalidRateLimit - 1
+	send(t, c, Segment{Seq: rseq(11), Flags: flagRST})                                            // challenge
+	send(t, c, Segment{Seq: rseq(5), Flags: flagSYN})                                             // challenge
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 << 20), Flags: flagACK, Window: remoteWin})    // §5.2 challenge
+	send(t, c, Segment{Seq: rseq(-5000), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})      // out of window
+	send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(1), Flags: flagACK, Payload: []byte("x")}) // out of window
+	expect(t, recv(t, c))
+	expectDrop(t, c.env, before, DropChallengeAckLimited, 3)
+	expectDrop(t, c.env, before, DropOutOfWindowAckLimited, 2)
+	expectDrop(t, c.env, before, DropRSTChallenged, 1)
+	if st := c.env.Stats; st.ChallengeAcks-before.ChallengeAcks != 1 || st.ACKSkippedChallenge-before.ACKSkippedChallenge != 3 ||
+		st.ACKSkippedSeq-before.ACKSkippedSeq != 2 {
+		t.Fatalf("ChallengeAcks +%d ACKSkippedChallenge +%d ACKSkippedSeq +%d", st.ChallengeAcks-before.ChallengeAcks,
+			st.ACKSkippedChallenge-before.ACKSkippedChallenge, st.ACKSkippedSeq-before.ACKSkippedSeq)
+	}
+	c.now++
+	send(t, c, Segment{Seq: rseq(-5000), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, Segment{Seq: rseq(11), Flags: flagRST})
+	expect(t, recv(t, c), ack)
+	expectDrop(t, c.env, before, DropOutOfWindow, 1)
+	expectState(t, c, Established)
+}
+
+// The budget is each connection's own: an attacker that spends it on a
+// connection of its own (CVE-2016-5696's probe) leaves every other
+// connection's answers where they were, so counting its answers tells it
+// nothing about them.
+func TestInvalidAnswerBudgetPerConnection(t *testing.T) {
+	cfg := testConfig()
+	env := newTestEnv(cfg)
+	a := connEstablishedWith(t, cfg)
+	a.Conn.env = env
+	b := connEstablishedWith(t, cfg)
+	b.Conn.env = env
+	for i := 0; i < 100; i++ {
+		send(t, a, Segment{Seq: rseq(10 + i), Flags: flagRST})
+	}
+	if got := len(recv(t, a)); got != 1 {
+		t.Fatalf("100 in-window RSTs drew %d challenge ACKs, want 1", got)
+	}
+	send(t, b, Segment{Seq: rseq(10), Flags: flagRST})
+	if got := len(recv(t, b)); got != 1 {
+		t.Fatalf("the other connection answered %d times, want 1", got)
+	}
+}
+
+// Linux's counters: in SYN-RECEIVED and TIME-WAIT the state names the
+// skipped answer (TCPACKSkippedSynRecv, TCPACKSkippedTimeWait); elsewhere
+// its kind (TCPACKSkippedPAWS, ...).
+func TestInvalidAnswerCountersByState(t *testing.T) {
+	t.Run("SYN-RECEIVED", func(t *testing.T) {
+		c := connSynReceivedPassive(t)
+		before := c.env.Stats
+		for i := 0; i < 3; i++ {
+			send(t, c, Segment{Seq: rseq(-1000 - i), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+		}
+		if got := len(recv(t, c)); got != 1 {
+			t.Fatalf("%d answers", got)
+		}
+		expectDrop(t, c.env, before, DropSynRecvAnswerLimited, 2)
+		if c.env.Stats.ACKSkippedSynRecv != 2 {
+			t.Fatalf("ACKSkippedSynRecv %d", c.env.Stats.ACKSkippedSynRecv)
+		}
+	})
+	t.Run("TIME-WAIT", func(t *testing.T) {
+		c := connTimeWait(t)
+		before := c.env.Stats
+		for i := 0; i < 3; i++ {
+			send(t, c, Segment{Seq: rseq(1 << 20), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+		}
+		if got := len(recv(t, c)); got != 1 {
+			t.Fatalf("%d answers", got)
+		}
+		expectDrop(t, c.env, before, DropTimeWaitAckLimited, 2)
+		if c.env.Stats.ACKSkippedTimeWait != 2 {
+			t.Fatalf("ACKSkippedTimeWait %d", c.env.Stats.ACKSkippedTimeWait)
+		}
+	})
+	t.Run("PAWS", func(t *testing.T) {
+		c := tsConn(t)
+		before := c.env.Stats
+		for i := 0; i < 3; i++ {
+			send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Options: peerTS(4000), Payload: []byte("old")})
+		}
+		if got := len(recv(t, c)); got != 1 {
+			t.Fatalf("%d answers", got)
+		}
+		expectDrop(t, c.env, before, DropPAWSAckLimited, 2)
+		expectDrop(t, c.env, before, DropPAWSReject, 1)
+		if c.env.Stats.ACKSkippedPAWS != 2 || c.env.Stats.PAWSRejects != 3 {
+			t.Fatalf("ACKSkippedPAWS %d PAWSRejects %d", c.env.Stats.ACKSkippedPAWS, c.env.Stats.PAWSRejects)
+		}
+	})
+}
+
+// A segment at exactly RCV.NXT-1 with at most one octet (a keep-alive
+// probe, RFC 9293 §3.8.4) draws on a budget of its own: a flood of blind
+// guesses that spends the connection's budget does not leave the peer's
+// keep-alives unanswered, which would let it time the connection out.
+// Only the exact sequence number reaches that budget, and it too is one
+// answer per interval.
+func TestKeepAliveProbeAnsweredDuringFlood(t *testing.T) {
+	c := connEstablished(t)
+	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	for i := 0; i < 50; i++ {
+		send(t, c, Segment{Seq: rseq(-100000 - 1000*i), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	}
+	expect(t, recv(t, c), ack)
+	probe := Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin}
+	send(t, c, probe)
+	send(t, c, probe)
+	expect(t, recv(t, c), ack)
+	probe.Payload = []byte{0}
+	c.now += c.env.Config.InvalidRateLimit
+	send(t, c, probe)
+	expect(t, recv(t, c), ack)
+}
+
+// RFC 5961 §4.2 and RFC 9293 §3.5.1 (figures 10 and 11): a SYN in a
+// synchronized state gets a challenge ACK even when the connection
+// negotiated timestamps and the SYN carries none (a peer that rebooted
+// and reconnects without them must learn its old connection is
+// half-open), and whatever its TSval. Everything else without TSopt is
+// still dropped silently (RFC 7323 §3.2), RSTs excepted.
+func TestSynWithoutTimestampChallenged(t *testing.T) {
+	c := tsConn(t)
+	c.now = time.Second
+	for _, syn := range []Segment{
+		{Seq: rseq(1 << 30), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)},
+		{Seq: rseq(100), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)},
+		{Seq: rseq(100), Flags: flagSYN, Window: remoteWin, Options: peerTS(1)}, // PAWS would reject it
+	} {
+		c.now += c.env.Config.InvalidRateLimit
+		before := c.env.Stats
+		send(t, c, syn)
+		expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Options: c.ts(5000)})
+		expectDrop(t, c.env, before, DropSYNChallenged, 1)
+		expectState(t, c, Established)
+	}
+	c.now += c.env.Config.InvalidRateLimit
+	before := c.env.Stats
+	for _, seg := range []Segment{
+		{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("data")},
+		{Seq: rseq(1 << 30), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin},
+		{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin},
+	} {
+		send(t, c, seg)
+	}
+	expect(t, recv(t, c))
+	expectDrop(t, c.env, before, DropMissingTimestamp, 3)
+	if c.Readable() != 0 {
+		t.Fatal("text without TSopt accepted")
+	}
+	send(t, c, Segment{Seq: rseq(1), Flags: flagRST})
+	expectState(t, c, Closed)
+}
+
+// RFC 9293 §3.5.2 (group 2): in SYN-RECEIVED an ACK of something never
+// sent gets <SEQ=SEG.ACK><CTL=RST> whatever its sequence number, as in
+// Linux's tcp_check_req: the half-open discovery of §3.5.1 that ends the
+// exchange between a child made by a blind SYN and the old peer.
+func TestSynReceivedBadAckResetBeforeSeqCheck(t *testing.T) {
+	c := connSynReceivedPassive(t)
+	send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(5000), Flags: flagACK, Window: remoteWin})
+	expect(t, recv(t, c), Segment{Seq: c.lseq(5000), Flags: flagRST})
+	expectState(t, c, SynReceived)
+	// Within the budget too: a flood of them draws one RST an interval.
+	before := c.env.Stats
+	for i := 0; i < 10; i++ {
+		send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(6000 + i), Flags: flagACK, Window: remoteWin})
+	}
+	expect(t, recv(t, c))
+	expectDrop(t, c.env, before, DropSynRecvAnswerLimited, 10)
 }
