@@ -160,12 +160,12 @@ func (n *simNet) run(end time.Duration, until func() bool) bool {
 		injectAt = n.injectAt
 	}
 	for {
+		if until != nil && until() {
+			return true
+		}
 		for _, h := range []*simHost{n.a, n.b} {
 			h.poll(n.now)
 			n.flush(h)
-		}
-		if until != nil && until() {
-			return true
 		}
 		next := min(n.a.deadline(), n.b.deadline(), injectAt)
 		if len(n.q) > 0 {
