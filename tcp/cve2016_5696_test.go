@@ -29,15 +29,15 @@ const (
 )
 
 type inference struct {
-	t                   *testing.T
-	n                   *simNet
-	victim              *Conn // the server's end of the victim connection
-	victimT, ownT       Tuple // seen from the server
-	ownSeq              seqnum.Value
-	window              seqnum.Size
-	rounds, packets     int
-	answers             int // challenge ACKs on the attacker's own connection this round
-	perRound, probesMax int
+	t               *testing.T
+	n               *simNet
+	victim          *Conn // the server's end of the victim connection
+	victimT, ownT   Tuple // seen from the server
+	ownSeq          seqnum.Value
+	window          seqnum.Size
+	rounds, packets int
+	answers         int // challenge ACKs on the attacker's own connection this round
+	perRound        int
 }
 
 // round sends guesses at the victim and the probes on the attacker's own
