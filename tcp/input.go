@@ -492,8 +492,9 @@ func (c *Conn) badSynReceivedAck(seg *Segment) bool {
 // resetBadAck answers an unacceptable ACK in a non-synchronized state
 // with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.5.2 group 2, §3.10.7.4), within
 // the connection's budget for answers to invalid segments. The check comes
-// before the sequence number's, as the reset rule is "irrespective" of it
-// and Linux's tcp_check_req does: a SYN-RECEIVED child that a blind SYN
+// before the sequence number's: §3.5.2 states the rule for any segment
+// with an unacceptable ACK, and Linux's tcp_check_req orders it so. A
+// SYN-RECEIVED child that a blind SYN
 // made out of TIME-WAIT meets the old peer's ACKs this way and resets the
 // peer's half of the old connection at its RCV.NXT, instead of trading
 // out-of-window ACKs with it (RFC 9293 §3.5.1, half-open discovery).
