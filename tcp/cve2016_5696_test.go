@@ -37,6 +37,7 @@ type inference struct {
 	window          seqnum.Size
 	rounds, packets int
 	answers         int // challenge ACKs on the attacker's own connection this round
+	allAnswers      int // and in all rounds
 	perRound        int
 }
 
@@ -63,6 +64,7 @@ func (a *inference) round(guesses []seqnum.Value) int {
 	}
 	a.rounds++
 	a.packets += i
+	defer func() { a.allAnswers += a.answers }()
 	burst := time.Duration(i) * attackBurstGap
 	// Round length: the packets at attackRate.
 	a.n.run(t0+max(time.Second+burst, time.Duration(i)*time.Second/attackRate), nil)
@@ -187,8 +189,13 @@ func TestCVE2016_5696ChallengeAckSideChannel(t *testing.T) {
 				t.Fatalf("victim reset after %d rounds, %d packets, %v of simulated time", a.rounds, a.packets, n.now-start)
 			}
 			rate := float64(a.packets) / (n.now - start).Seconds()
-			t.Logf("%s: no reset in %v: %d rounds, %d packets (%.0f/s), %d challenge ACKs to the victim's peer",
-				fam.name, n.now-start, a.rounds, a.packets, rate, n.b.env.Stats.ChallengeAcks)
+			t.Logf("%s: no reset in %v: %d rounds, %d packets (%.0f/s); %d challenge ACKs on the attacker's connection, %d in all",
+				fam.name, n.now-start, a.rounds, a.packets, rate, a.allAnswers, n.b.env.Stats.ChallengeAcks)
+			if a.allAnswers < a.rounds {
+				// The probes must reach the attacker's connection and be
+				// answered, or the test proves nothing.
+				t.Fatalf("%d answers to the attacker's probes in %d rounds", a.allAnswers, a.rounds)
+			}
 			if rate < 0.95*attackRate {
 				t.Fatalf("attacker sent %.0f packets/s, want %d", rate, attackRate)
 			}
