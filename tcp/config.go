@@ -21,24 +21,31 @@ type Config struct {
 	SynQueue         int           // half-open children per listener
 	AcceptQueue      int           // established, unaccepted children per listener
 	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
+	// FastOpenKeyPeriod is how long a Fast Open server key is current;
+	// cookies stay valid for one more period after (RFC 7413 §4.1.2).
+	FastOpenKeyPeriod time.Duration
+	// FastOpenCacheSize bounds the client's per-server cookie cache.
+	FastOpenCacheSize int
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
 func DefaultConfig() Config {
 	return Config{
-		MTU:              1500,
-		SendBuffer:       256 << 10,
-		RecvBuffer:       256 << 10,
-		SynRetries:       7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
-		SynAckRetries:    5,
-		Retries:          15,
-		InitialRTO:       time.Second,
-		MinRTO:           time.Second,
-		MaxRTO:           120 * time.Second,
-		MSL:              30 * time.Second,
-		ChallengeAckRate: 1000,
-		SynQueue:         256,
-		AcceptQueue:      128,
+		MTU:               1500,
+		SendBuffer:        256 << 10,
+		RecvBuffer:        256 << 10,
+		SynRetries:        7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
+		SynAckRetries:     5,
+		Retries:           15,
+		InitialRTO:        time.Second,
+		MinRTO:            time.Second,
+		MaxRTO:            120 * time.Second,
+		MSL:               30 * time.Second,
+		ChallengeAckRate:  1000,
+		SynQueue:          256,
+		AcceptQueue:       128,
+		FastOpenKeyPeriod: 12 * time.Hour,
+		FastOpenCacheSize: 1024,
 	}
 }
 
@@ -83,6 +90,12 @@ func (c *Config) normalize() {
 	if c.AcceptQueue <= 0 {
 		c.AcceptQueue = d.AcceptQueue
 	}
+	if c.FastOpenKeyPeriod <= 0 {
+		c.FastOpenKeyPeriod = d.FastOpenKeyPeriod
+	}
+	if c.FastOpenCacheSize <= 0 {
+		c.FastOpenCacheSize = d.FastOpenCacheSize
+	}
 }
 
 // Env is what every connection of one stack shares: configuration,
@@ -94,8 +107,11 @@ type Env struct {
 	ISN       ISNGenerator
 	Observer  Observer
 	challenge challengeLimiter
-	sendPool  bufferPool
-	recvPool  bufferPool
+	// Fast Open (RFC 7413): the server's cookie keys, the client's cache.
+	fastOpenKeys  fastOpenKeys
+	fastOpenCache fastOpenCache
+	sendPool      bufferPool
+	recvPool      bufferPool
 }
 
 // NewEnv returns an Env with cfg (zero fields take defaults) and an ISN

@@ -29,6 +29,7 @@ const (
 	EvError                          // Err() is set
 	EvClosed                         // reached CLOSED: forget the TCB
 	EvReopen                         // TIME-WAIT accepted a new SYN: hand it to the listener
+	EvAcceptable                     // a passive child joined its listener's accept queue
 )
 
 // never is a deadline that does not come.
@@ -109,8 +110,9 @@ type Conn struct {
 	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc congestion
-	ka keepAlive
+	cc  congestion
+	ka  keepAlive
+	tfo fastOpenState
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -268,6 +270,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.state == Closed {
 		return 0, ErrNotConnected
 	}
+	// A Fast Open connect read before any write: send the SYN now.
+	c.tfo.deferSyn = false
 	return 0, nil
 }
 
@@ -378,6 +382,9 @@ func (c *Conn) setState(s State) {
 		c.env.Stats.CurrEstab--
 	}
 	c.state = s
+	if from == SynReceived {
+		c.fastOpenLeftSynReceived()
+	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}

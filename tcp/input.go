@@ -72,6 +72,7 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, out *Output) {
 	c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcv.free(), 65535)))
 	if ackOK {
+		c.fastOpenSynAck(now, seg)
 		c.sndUna = seg.Ack
 		c.synAcked(now)
 		c.setState(Established)
@@ -230,14 +231,16 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			c.drop(seg, DropBadAckInSynReceived)
 			return
 		}
-		if c.listener != nil && !c.listener.roomToAccept() {
+		if c.listener != nil && !c.tfo.early && !c.listener.roomToAccept() {
 			// Like Linux: ignore the final ACK while the accept queue
 			// is full; the SYN-ACK timer retries later.
 			c.env.Stats.ListenOverflows++
 			c.drop(seg, DropAcceptQueueFull)
 			return
 		}
-		c.sndUna = seg.Ack
+		// Our SYN is acknowledged; data a Fast Open server sent in
+		// SYN-RECEIVED (RFC 7413 §4.2.2) is taken by processAck below.
+		c.sndUna = c.iss.Add(1)
 		c.synAcked(now)
 		c.sndWnd = c.segWindow(seg)
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
