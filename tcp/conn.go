@@ -235,6 +235,9 @@ type Negotiated struct {
 	WindowScale            bool
 	SendShift, RecvShift   uint8
 	SACK, Timestamps       bool
+	// SynData: data carried in a SYN was acknowledged by the SYN-ACK
+	// (TCP Fast Open, RFC 7413; Linux's TCPI_OPT_SYN_DATA).
+	SynData bool
 }
 
 // Negotiated returns the parameters the handshake agreed on.
@@ -243,6 +246,7 @@ func (c *Conn) Negotiated() Negotiated {
 		SendMSS: c.sndMSS, AdvertisedMSS: c.advMSS,
 		WindowScale: c.wsOK, SendShift: c.sndShift, RecvShift: c.rcvShift,
 		SACK: c.sackOK, Timestamps: c.tsOK,
+		SynData: c.tfo.synDataAcked,
 	}
 }
 
@@ -298,9 +302,15 @@ func (c *Conn) CloseWrite(now time.Duration) {
 	}
 	switch c.state {
 	case SynSent:
-		// Nothing was synchronized: the connection just goes away.
-		c.closeWith(now, nil)
-		return
+		if c.snd.n == 0 {
+			// Nothing was synchronized: the connection just goes away.
+			c.closeWith(now, nil)
+			return
+		}
+		// Data written before the handshake (a non-blocking connect, or
+		// Fast Open's) was accepted for sending once ESTABLISHED
+		// (RFC 9293 §3.10.2): the FIN follows it then, rather than the
+		// data being lost.
 	case Closed, Listen:
 		return
 	}

@@ -76,6 +76,9 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, out *Output) {
 		c.sndUna = seg.Ack
 		c.synAcked(now)
 		c.setState(Established)
+		if c.finQueued {
+			c.enterFinState()
+		}
 		c.events |= EvEstablished | EvWritable
 		c.ackNow = true
 		// Sixth step onwards for any data or FIN on the SYN-ACK, cut to
