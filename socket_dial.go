@@ -23,8 +23,8 @@ type DialOptions struct {
 	// FastOpen makes the connect use TCP Fast Open (RFC 7413) the way
 	// Linux's TCP_FASTOPEN_CONNECT does: no SYN goes out until the first
 	// Write, whose data rides in the SYN with the server's cached cookie
-	// (or that asks for a cookie when none is cached). A Read before any
-	// Write sends the SYN without data.
+	// (or that asks for a cookie when none is cached). With nothing
+	// written the SYN goes without data after TCP.FastOpenConnectDelay.
 	FastOpen bool
 }
 
@@ -104,7 +104,7 @@ func (s *Stack) StartDial(network, address string, opts DialOptions) (*Conn, err
 	// Before the first Poll, so the SYN already reflects the buffers.
 	c.tcb.SetBuffers(opts.SendBuffer, opts.RecvBuffer)
 	if opts.FastOpen {
-		c.tcb.EnableFastOpen()
+		c.tcb.EnableFastOpen(now)
 	}
 	s.conns[t] = c
 	s.markDirty(c)

@@ -26,26 +26,30 @@ type Config struct {
 	FastOpenKeyPeriod time.Duration
 	// FastOpenCacheSize bounds the client's per-server cookie cache.
 	FastOpenCacheSize int
+	// FastOpenConnectDelay is how long a Fast Open connect's SYN waits
+	// for the first write before it goes without data.
+	FastOpenConnectDelay time.Duration
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
 func DefaultConfig() Config {
 	return Config{
-		MTU:               1500,
-		SendBuffer:        256 << 10,
-		RecvBuffer:        256 << 10,
-		SynRetries:        7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
-		SynAckRetries:     5,
-		Retries:           15,
-		InitialRTO:        time.Second,
-		MinRTO:            time.Second,
-		MaxRTO:            120 * time.Second,
-		MSL:               30 * time.Second,
-		ChallengeAckRate:  1000,
-		SynQueue:          256,
-		AcceptQueue:       128,
-		FastOpenKeyPeriod: 12 * time.Hour,
-		FastOpenCacheSize: 1024,
+		MTU:                  1500,
+		SendBuffer:           256 << 10,
+		RecvBuffer:           256 << 10,
+		SynRetries:           7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
+		SynAckRetries:        5,
+		Retries:              15,
+		InitialRTO:           time.Second,
+		MinRTO:               time.Second,
+		MaxRTO:               120 * time.Second,
+		MSL:                  30 * time.Second,
+		ChallengeAckRate:     1000,
+		SynQueue:             256,
+		AcceptQueue:          128,
+		FastOpenKeyPeriod:    12 * time.Hour,
+		FastOpenCacheSize:    1024,
+		FastOpenConnectDelay: 100 * time.Millisecond,
 	}
 }
 
@@ -95,6 +99,9 @@ func (c *Config) normalize() {
 	}
 	if c.FastOpenCacheSize <= 0 {
 		c.FastOpenCacheSize = d.FastOpenCacheSize
+	}
+	if c.FastOpenConnectDelay <= 0 {
+		c.FastOpenConnectDelay = d.FastOpenConnectDelay
 	}
 }
 

@@ -274,8 +274,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if c.state == Closed {
 		return 0, ErrNotConnected
 	}
-	// A Fast Open connect read before any write: send the SYN now.
-	c.tfo.deferSyn = false
 	return 0, nil
 }
 
@@ -437,6 +435,9 @@ func (c *Conn) Deadline() time.Duration {
 	}
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
+	}
+	if c.tfo.deferSyn && c.tfo.deferUntil < d {
+		d = c.tfo.deferUntil
 	}
 	if c.ackNow {
 		return 0

@@ -10,11 +10,12 @@ import (
 // fastOpenState is a connection's part in TCP Fast Open (RFC 7413).
 type fastOpenState struct {
 	// Client (RFC 7413 §4.1.3 and §4.2.1).
-	active     bool   // EnableFastOpen was called
-	deferSyn   bool   // the SYN waits for the first write (Linux's TCP_FASTOPEN_CONNECT)
-	synData    uint32 // bytes of data our first SYN carried
-	synCookie  bool   // our first SYN carried a cookie
-	synRequest bool   // our first SYN asked for a cookie
+	active     bool          // EnableFastOpen was called
+	deferSyn   bool          // the SYN waits for the first write (Linux's TCP_FASTOPEN_CONNECT)
+	deferUntil time.Duration // or until then
+	synData    uint32        // bytes of data our first SYN carried
+	synCookie  bool          // our first SYN carried a cookie
+	synRequest bool          // our first SYN asked for a cookie
 
 	// Server (RFC 7413 §4.2.2).
 	sendCookie bool      // our SYN-ACK hands out a fresh cookie
@@ -30,15 +31,17 @@ type fastOpenState struct {
 // EnableFastOpen makes an active open use TCP Fast Open (RFC 7413) the
 // way Linux's TCP_FASTOPEN_CONNECT does: the SYN waits for the first
 // Write, whose data rides in it with the cookie cached for the server, or
-// that asks for a cookie when none is cached. A Read before any Write
-// sends the SYN without data, so a protocol where the server speaks first
-// does not wait forever. It reports false, changing nothing, once the SYN
-// has gone out.
-func (c *Conn) EnableFastOpen() bool {
+// that asks for a cookie when none is cached. Unlike Linux, where the SYN
+// waits for a write forever, it goes without data after
+// Config.FastOpenConnectDelay, so a protocol in which the server speaks
+// first is delayed, not hung. It reports false, changing nothing, once
+// the SYN has gone out.
+func (c *Conn) EnableFastOpen(now time.Duration) bool {
 	if c.state != SynSent || c.sndMax != c.iss {
 		return false
 	}
 	c.tfo.active, c.tfo.deferSyn = true, true
+	c.tfo.deferUntil = now + c.env.Config.FastOpenConnectDelay
 	return true
 }
 
@@ -47,8 +50,10 @@ func (c *Conn) EnableFastOpen() bool {
 func (c *Conn) SynDataAcked() bool { return c.tfo.synDataAcked }
 
 // synDeferred reports whether the SYN of a Fast Open connect still waits
-// for data to carry.
-func (c *Conn) synDeferred() bool { return c.tfo.deferSyn && c.snd.n == 0 }
+// for data to carry at now.
+func (c *Conn) synDeferred(now time.Duration) bool {
+	return c.tfo.deferSyn && c.snd.n == 0 && now < c.tfo.deferUntil
+}
 
 // fastOpenSyn adds the Fast Open option to our first SYN and returns the
 // bytes of the send buffer it carries (RFC 7413 §4.2.1).

@@ -30,7 +30,7 @@ func fastOpenClient(t *testing.T, env *Env, port uint16, now time.Duration) *tes
 	tu := testTuple
 	tu.LocalPort = port
 	c := &testConn{Conn: NewActive(env, tu, now), now: now}
-	if !c.EnableFastOpen() {
+	if !c.EnableFastOpen(now) {
 		t.Fatal("EnableFastOpen refused before the SYN")
 	}
 	return c
@@ -41,7 +41,7 @@ func fastOpenClient(t *testing.T, env *Env, port uint16, now time.Duration) *tes
 func warmCache(t *testing.T, env *Env, mss uint16) {
 	t.Helper()
 	c := fastOpenClient(t, env, 40000, 0)
-	c.Read(nil) // nothing to write: the read sends the SYN
+	c.now = env.Config.FastOpenConnectDelay // nothing written: the SYN goes after the delay
 	syn := recv(t, c)
 	expect(t, syn, Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, nil)})
 	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: foOpts(mss, serverCookie)})
@@ -52,8 +52,8 @@ func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
 	env := newTestEnv(testConfig())
 	c := fastOpenClient(t, env, 40001, 0)
 	expect(t, recv(t, c)) // no SYN before there is data
-	if c.Deadline() != Never {
-		t.Fatalf("a deferred SYN runs a timer: %v", c.Deadline())
+	if c.Deadline() != env.Config.FastOpenConnectDelay {
+		t.Fatalf("deadline %v, want the connect delay", c.Deadline())
 	}
 	c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
 	// No cookie cached: the SYN asks for one and carries no data
@@ -62,7 +62,7 @@ func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
 	if env.Stats.FastOpenCookieReqSent != 1 || env.Stats.FastOpenActive != 0 {
 		t.Fatalf("stats %+v", env.Stats)
 	}
-	if c.EnableFastOpen() {
+	if c.EnableFastOpen(c.now) {
 		t.Fatal("EnableFastOpen accepted after the SYN went out")
 	}
 }

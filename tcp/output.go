@@ -20,7 +20,7 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 		return
 	case SynSent, SynReceived:
 		if c.sndNxt == c.iss {
-			if c.state == SynSent && c.synDeferred() {
+			if c.state == SynSent && c.synDeferred(now) {
 				return
 			}
 			c.sendSyn(now, out)
