@@ -55,7 +55,9 @@ func (e *Env) fastOpenKeysAt(now time.Duration) (cur, prev [2]uint64) {
 
 // SetFastOpenKey replaces the derived, rotating keys with a fixed primary
 // key and a backup that still validates cookies (Linux's TCP_FASTOPEN_KEY
-// with two keys), for servers behind one address that must share cookies.
+// and sysctl tcp_fastopen_key, whose "a1a1a1a1-b2b2b2b2-..." words are the
+// key's bytes as little-endian 32-bit words), for servers behind one
+// address that must share cookies, Linux servers included.
 func (e *Env) SetFastOpenKey(primary, backup [16]byte) {
 	k := &e.fastOpenKeys
 	k.userKey = true
@@ -63,16 +65,25 @@ func (e *Env) SetFastOpenKey(primary, backup [16]byte) {
 	k.prev = [2]uint64{binary.LittleEndian.Uint64(backup[:8]), binary.LittleEndian.Uint64(backup[8:])}
 }
 
-// fastOpenMAC is the cookie for the connection's two addresses under key.
-// Linux also binds the cookie to both addresses; RFC 7413 §4.1.2 asks for
-// at least the client's.
+// fastOpenMAC is the cookie for the connection's two addresses under key:
+// SipHash-2-4 of the client's address then the server's (4 bytes each for
+// IPv4, 16 for IPv6), written little-endian. That is exactly Linux's
+// cookie (net/ipv4/tcp_fastopen.c), so a threeway server given the same
+// key as Linux servers (SetFastOpenKey, sysctl tcp_fastopen_key) accepts
+// their cookies and hands out the same ones. RFC 7413 §4.1.2 asks for a
+// MAC of at least the client's address.
 func fastOpenMAC(key [2]uint64, t Tuple) [fastOpenCookieLen]byte {
 	var b [32]byte
-	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
-	copy(b[:16], ra[:])
-	copy(b[16:], la[:])
+	var msg []byte
+	if t.RemoteAddr.Is4() {
+		ra, la := t.RemoteAddr.As4(), t.LocalAddr.As4()
+		msg = append(append(b[:0], ra[:]...), la[:]...)
+	} else {
+		ra, la := t.RemoteAddr.As16(), t.LocalAddr.As16()
+		msg = append(append(b[:0], ra[:]...), la[:]...)
+	}
 	var c [fastOpenCookieLen]byte
-	binary.BigEndian.PutUint64(c[:], sipHash24(key[0], key[1], b[:]))
+	binary.LittleEndian.PutUint64(c[:], sipHash24(key[0], key[1], msg))
 	return c
 }
 

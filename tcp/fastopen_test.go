@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -394,5 +395,19 @@ func TestFastOpenKeyRotationKeepsPreviousKey(t *testing.T) {
 	env.SetFastOpenKey(k2, k1)
 	if !env.fastOpenCookieValid(0, testTuple, a[:]) {
 		t.Fatal("the backup key does not validate")
+	}
+}
+
+// The cookie is Linux's: packetdrill's Fast Open scripts, run with the
+// key their defaults.sh sets (tcp_fastopen_key=a1a1a1a1-b2b2b2b2-
+// c3c3c3c3-d4d4d4d4) from 192.0.2.1 to 192.168.0.1, expect 3021b9d889017eeb.
+func TestFastOpenCookieIsLinuxs(t *testing.T) {
+	env := newTestEnv(testConfig())
+	key := [16]byte{0xa1, 0xa1, 0xa1, 0xa1, 0xb2, 0xb2, 0xb2, 0xb2, 0xc3, 0xc3, 0xc3, 0xc3, 0xd4, 0xd4, 0xd4, 0xd4}
+	env.SetFastOpenKey(key, key)
+	tu := Tuple{LocalAddr: netip.MustParseAddr("192.168.0.1"), RemoteAddr: netip.MustParseAddr("192.0.2.1"), LocalPort: 8080, RemotePort: 40000}
+	want := []byte{0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb}
+	if got := env.fastOpenCookie(0, tu); !bytes.Equal(got[:], want) {
+		t.Fatalf("cookie %x, want %x", got, want)
 	}
 }
