@@ -144,7 +144,9 @@ func (c *Conn) fastOpenSynAck(now time.Duration, seg *Segment) {
 		c.tfo.synDataAcked = true
 		return
 	}
-	env.Stats.FastOpenActiveFail++
+	if !c.synRetrans {
+		env.Stats.FastOpenActiveFail++ // a lost SYN-data was counted at its timeout
+	}
 	// The rest goes again now, from SND.UNA (RFC 7413 §4.2.1 step 3).
 	c.sndNxt = seg.Ack
 	c.timing = false

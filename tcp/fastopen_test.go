@@ -411,3 +411,24 @@ func TestFastOpenCookieIsLinuxs(t *testing.T) {
 		t.Fatalf("cookie %x, want %x", got, want)
 	}
 }
+
+// A Fast Open child is the user's before the handshake completes: a RST
+// then resets it (ECONNRESET), where a plain SYN-RECEIVED child would
+// silently go back to LISTEN.
+func TestFastOpenServerChildResetInSynReceived(t *testing.T) {
+	l, env := fastOpenListener(t)
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = []byte("0123456789")
+	c := accept(t, l, env, 0, seg)
+	recv(t, c)
+	if l.Accept() != c.Conn {
+		t.Fatal("not acceptable")
+	}
+	send(t, c, Segment{Seq: rseq(11), Ack: c.lseq(1), Flags: flagRST | flagACK, Window: remoteWin})
+	expectState(t, c, Closed)
+	if c.Err() != ErrConnectionReset || l.fastOpenPending != 0 {
+		t.Fatalf("err %v, pending %d", c.Err(), l.fastOpenPending)
+	}
+}

@@ -457,6 +457,12 @@ func (c *Conn) resetReceived(now time.Duration) {
 	switch c.state {
 	case SynReceived:
 		c.env.Stats.AttemptFails++
+		if c.tfo.early {
+			// A Fast Open child the user may already hold: it was
+			// reset, not refused or forgotten.
+			c.closeWith(now, ErrConnectionReset)
+			return
+		}
 		if c.passive {
 			// Back to LISTEN: the listener just forgets the child.
 			c.closeWith(now, nil)
