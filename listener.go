@@ -120,6 +120,19 @@ func (l *Listener) SetBacklog(synQueue, acceptQueue int) {
 	l.tcb.SynQueue, l.tcb.AcceptQueue = synQueue, acceptQueue
 }
 
+// SetFastOpen enables TCP Fast Open (RFC 7413) on the listener, as
+// Linux's TCP_FASTOPEN socket option does: a SYN asking for a cookie gets
+// one, and a SYN with a valid cookie makes a connection that Accept
+// returns at once with the SYN's data readable, before the handshake
+// completes. queue bounds such connections still in SYN-RECEIVED; beyond
+// it, and whenever the listener answers with SYN cookies, SYNs get a
+// regular handshake. Zero turns Fast Open off.
+func (l *Listener) SetFastOpen(queue int) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.tcb.FastOpenQueue = max(queue, 0)
+}
+
 // Accept waits for and returns the next connection.
 func (l *Listener) Accept() (net.Conn, error) { return l.AcceptContext(context.Background()) }
 

@@ -243,7 +243,7 @@ func (s *Stack) handleEvents(now time.Duration, c *Conn) {
 	if ev&(tcp.EvWritable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 {
 		notify(c.wwait)
 	}
-	if ev&tcp.EvEstablished != 0 && c.tcb.Passive() {
+	if ev&(tcp.EvEstablished|tcp.EvAcceptable) != 0 && c.tcb.Passive() {
 		if l := c.listener; l != nil {
 			notify(l.ready)
 		}

@@ -162,6 +162,9 @@ func runPeer(mode, arg string) int {
 		}
 		fmt.Printf("ok %d\n", 2*n)
 	default:
+		if code, ok := fastOpenPeer(mode, arg); ok {
+			return code
+		}
 		return fail(fmt.Errorf("unknown peer mode %q", mode))
 	}
 	return 0

@@ -309,3 +309,25 @@ func TestAbortedConnectionReported(t *testing.T) {
 		t.Fatalf("events %b err %v", ev, c.Err())
 	}
 }
+
+// RFC 9293 §3.10.2: data sent in SYN-SENT is queued for ESTABLISHED. A
+// half-close right after it (a non-blocking or Fast Open connect that
+// writes a request and shuts down its side) queues the FIN behind the
+// data instead of deleting the TCB and losing what was written.
+func TestCloseWriteInSynSentAfterWriteSendsFinAfterData(t *testing.T) {
+	c := connSynSent(t)
+	c.Write([]byte("req"))
+	c.CloseWrite(c.now)
+	expectState(t, c, SynSent)
+	expect(t, recv(t, c))
+	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	expectState(t, c, FinWait1)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH | flagFIN, Window: testBuf, Payload: []byte("req")})
+}
+
+// With nothing written, CLOSE in SYN-SENT deletes the TCB (RFC 9293 §3.10.4).
+func TestCloseWriteInSynSentWithoutDataDeletes(t *testing.T) {
+	c := connSynSent(t)
+	c.CloseWrite(c.now)
+	expectState(t, c, Closed)
+}

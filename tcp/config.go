@@ -21,24 +21,35 @@ type Config struct {
 	SynQueue         int           // half-open children per listener
 	AcceptQueue      int           // established, unaccepted children per listener
 	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
+	// FastOpenKeyPeriod is how long a Fast Open server key is current;
+	// cookies stay valid for one more period after (RFC 7413 §4.1.2).
+	FastOpenKeyPeriod time.Duration
+	// FastOpenCacheSize bounds the client's per-server cookie cache.
+	FastOpenCacheSize int
+	// FastOpenConnectDelay is how long a Fast Open connect's SYN waits
+	// for the first write before it goes without data.
+	FastOpenConnectDelay time.Duration
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
 func DefaultConfig() Config {
 	return Config{
-		MTU:              1500,
-		SendBuffer:       256 << 10,
-		RecvBuffer:       256 << 10,
-		SynRetries:       7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
-		SynAckRetries:    5,
-		Retries:          15,
-		InitialRTO:       time.Second,
-		MinRTO:           time.Second,
-		MaxRTO:           120 * time.Second,
-		MSL:              30 * time.Second,
-		InvalidRateLimit: 500 * time.Millisecond,
-		SynQueue:         256,
-		AcceptQueue:      128,
+		MTU:                  1500,
+		SendBuffer:           256 << 10,
+		RecvBuffer:           256 << 10,
+		SynRetries:           7, // RFC 9293 MUST-23: retransmit a SYN for at least 3 minutes (last try at 127 s, give up at 247 s)
+		SynAckRetries:        5,
+		Retries:              15,
+		InitialRTO:           time.Second,
+		MinRTO:               time.Second,
+		MaxRTO:               120 * time.Second,
+		MSL:                  30 * time.Second,
+		InvalidRateLimit:     500 * time.Millisecond,
+		SynQueue:             256,
+		AcceptQueue:          128,
+		FastOpenKeyPeriod:    12 * time.Hour,
+		FastOpenCacheSize:    1024,
+		FastOpenConnectDelay: 100 * time.Millisecond,
 	}
 }
 
@@ -83,6 +94,15 @@ func (c *Config) normalize() {
 	if c.AcceptQueue <= 0 {
 		c.AcceptQueue = d.AcceptQueue
 	}
+	if c.FastOpenKeyPeriod <= 0 {
+		c.FastOpenKeyPeriod = d.FastOpenKeyPeriod
+	}
+	if c.FastOpenCacheSize <= 0 {
+		c.FastOpenCacheSize = d.FastOpenCacheSize
+	}
+	if c.FastOpenConnectDelay <= 0 {
+		c.FastOpenConnectDelay = d.FastOpenConnectDelay
+	}
 }
 
 // Env is what every connection of one stack shares: configuration,
@@ -95,6 +115,9 @@ type Env struct {
 	Observer Observer
 	sendPool bufferPool
 	recvPool bufferPool
+	// Fast Open (RFC 7413): the server's cookie keys, the client's cache.
+	fastOpenKeys  fastOpenKeys
+	fastOpenCache fastOpenCache
 }
 
 // NewEnv returns an Env with cfg (zero fields take defaults) and an ISN

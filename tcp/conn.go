@@ -29,6 +29,7 @@ const (
 	EvError                          // Err() is set
 	EvClosed                         // reached CLOSED: forget the TCB
 	EvReopen                         // TIME-WAIT accepted a new SYN: hand it to the listener
+	EvAcceptable                     // a passive child joined its listener's accept queue
 )
 
 // never is a deadline that does not come.
@@ -113,6 +114,7 @@ type Conn struct {
 	ka keepAlive
 
 	answers answerBudgets // for invalid segments (ratelimit.go)
+	tfo     fastOpenState
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -235,6 +237,9 @@ type Negotiated struct {
 	WindowScale            bool
 	SendShift, RecvShift   uint8
 	SACK, Timestamps       bool
+	// SynData: data carried in a SYN was acknowledged by the SYN-ACK
+	// (TCP Fast Open, RFC 7413; Linux's TCPI_OPT_SYN_DATA).
+	SynData bool
 }
 
 // Negotiated returns the parameters the handshake agreed on.
@@ -243,6 +248,7 @@ func (c *Conn) Negotiated() Negotiated {
 		SendMSS: c.sndMSS, AdvertisedMSS: c.advMSS,
 		WindowScale: c.wsOK, SendShift: c.sndShift, RecvShift: c.rcvShift,
 		SACK: c.sackOK, Timestamps: c.tsOK,
+		SynData: c.tfo.synDataAcked,
 	}
 }
 
@@ -296,9 +302,15 @@ func (c *Conn) CloseWrite(now time.Duration) {
 	}
 	switch c.state {
 	case SynSent:
-		// Nothing was synchronized: the connection just goes away.
-		c.closeWith(now, nil)
-		return
+		if c.snd.n == 0 {
+			// Nothing was synchronized: the connection just goes away.
+			c.closeWith(now, nil)
+			return
+		}
+		// Data written before the handshake (a non-blocking connect, or
+		// Fast Open's) was accepted for sending once ESTABLISHED
+		// (RFC 9293 §3.10.2): the FIN follows it then, rather than the
+		// data being lost.
 	case Closed, Listen:
 		return
 	}
@@ -380,6 +392,9 @@ func (c *Conn) setState(s State) {
 		c.env.Stats.CurrEstab--
 	}
 	c.state = s
+	if from == SynReceived {
+		c.fastOpenLeftSynReceived()
+	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
@@ -422,6 +437,9 @@ func (c *Conn) Deadline() time.Duration {
 	}
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
+	}
+	if c.tfo.deferSyn && c.tfo.deferUntil < d {
+		d = c.tfo.deferUntil
 	}
 	if c.ackNow {
 		return 0

@@ -215,6 +215,13 @@ func fmtOpts(o *wire.Options) string {
 		}
 		p = append(p, "sack "+strings.Join(bl, " "))
 	}
+	if o.HasFastOpen {
+		kind := "FO"
+		if o.FastOpenExp {
+			kind = "FOEXP"
+		}
+		p = append(p, strings.TrimSpace(fmt.Sprintf("%s %x", kind, o.FastOpenCookieBytes())))
+	}
 	return strings.Join(p, ",")
 }
 

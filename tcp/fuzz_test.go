@@ -220,11 +220,14 @@ func FuzzConnInput(f *testing.F) {
 func FuzzListenerInput(f *testing.F) {
 	f.Add([]byte{0, byte(flagSYN), 0, 0, 0, 0, 1, byte(flagACK), 0, 1, 0, 1})
 	f.Add([]byte{0, byte(flagSYN), 0, 0, 1, byte(flagSYN), 0, 0, 2, byte(flagSYN), 0, 0, 0, byte(flagACK), 0, 1, 1, byte(flagACK), 0, 1, 0xfe, 0xff})
+	// Fast Open SYNs with data: valid cookies (offset 1), a request and a forged cookie.
+	f.Add([]byte{0, byte(flagSYN) | 0x40, 1, 10, 1, byte(flagSYN) | 0x40, 1, 5, 2, byte(flagSYN) | 0x40, 1, 5, 3, byte(flagSYN) | 0x40, 0, 5, 4, byte(flagSYN) | 0x40, 2, 5, 0xfe, 0, 0, 0, 0xff, 40, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := testConfig()
 		cfg.SynAckRetries = 2
 		l, env := listenerWith(t, cfg)
 		l.SynQueue, l.AcceptQueue = 3, 2
+		l.FastOpenQueue = 2
 		kids := map[uint16]*testConn{}
 		now := time.Duration(0)
 		var out Output
@@ -237,8 +240,8 @@ func FuzzListenerInput(f *testing.F) {
 			case op == 0xff:
 				now += time.Duration(ctl) * 50 * time.Millisecond
 			case op == 0xfe:
-				if c := l.Accept(); c != nil && c.State() == SynReceived {
-					t.Fatalf("accepted a SYN-RECEIVED child")
+				if c := l.Accept(); c != nil && c.State() == SynReceived && !c.tfo.early {
+					t.Fatalf("accepted a SYN-RECEIVED child without Fast Open")
 				}
 			case op == 0xfd:
 				l.Close(now, &out, nil)
@@ -256,6 +259,19 @@ func FuzzListenerInput(f *testing.F) {
 				} else {
 					seg.Seq = remoteISS + seqnum.Value(off)
 					seg.Ack = seqnum.Value(off)
+					if ctl&0x40 != 0 {
+						// RFC 7413: a cookie request, a valid cookie or
+						// a forged one, chosen by the offset.
+						switch ck := env.fastOpenCookie(now, tu); off % 3 {
+						case 0:
+							seg.Options.SetFastOpen(nil, ctl&0x80 != 0)
+						case 1:
+							seg.Options.SetFastOpen(ck[:], ctl&0x80 != 0)
+						default:
+							ck[0]++
+							seg.Options.SetFastOpen(ck[:], false)
+						}
+					}
 					if child := l.Input(now, tu, &seg, &out); child != nil {
 						kids[port] = &testConn{Conn: child, l: l, now: now}
 						_ = env
@@ -278,9 +294,12 @@ func FuzzListenerInput(f *testing.F) {
 				}
 			}
 			for _, c := range l.ready {
-				if c.State() == SynReceived || c.State() == Closed {
+				if c.State() == SynReceived && !c.tfo.early || c.State() == Closed {
 					t.Fatalf("accept queue holds a %v child", c.State())
 				}
+			}
+			if l.fastOpenPending < 0 || l.fastOpenPending > l.FastOpenQueue {
+				t.Fatalf("step %d: %d Fast Open children pending, bound %d", step, l.fastOpenPending, l.FastOpenQueue)
 			}
 		}
 	})

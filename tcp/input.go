@@ -72,9 +72,13 @@ func (c *Conn) inputSynSent(now time.Duration, seg *Segment, out *Output) {
 	c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
 	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcv.free(), 65535)))
 	if ackOK {
+		c.fastOpenSynAck(now, seg)
 		c.sndUna = seg.Ack
 		c.synAcked(now)
 		c.setState(Established)
+		if c.finQueued {
+			c.enterFinState()
+		}
 		c.events |= EvEstablished | EvWritable
 		c.ackNow = true
 		// Sixth step onwards for any data or FIN on the SYN-ACK, cut to
@@ -245,14 +249,16 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			c.resetBadAck(now, seg, out)
 			return
 		}
-		if c.listener != nil && !c.listener.roomToAccept() {
+		if c.listener != nil && !c.tfo.early && !c.listener.roomToAccept() {
 			// Like Linux: ignore the final ACK while the accept queue
 			// is full; the SYN-ACK timer retries later.
 			c.env.Stats.ListenOverflows++
 			c.drop(seg, DropAcceptQueueFull)
 			return
 		}
-		c.sndUna = seg.Ack
+		// Our SYN is acknowledged; data a Fast Open server sent in
+		// SYN-RECEIVED (RFC 7413 §4.2.2) is taken by processAck below.
+		c.sndUna = c.iss.Add(1)
 		c.synAcked(now)
 		c.sndWnd = c.segWindow(seg)
 		c.maxSndWnd = max(c.maxSndWnd, c.sndWnd)
@@ -466,6 +472,12 @@ func (c *Conn) resetReceived(now time.Duration) {
 	switch c.state {
 	case SynReceived:
 		c.env.Stats.AttemptFails++
+		if c.tfo.early {
+			// A Fast Open child the user may already hold: it was
+			// reset, not refused or forgotten.
+			c.closeWith(now, ErrConnectionReset)
+			return
+		}
 		if c.passive {
 			// Back to LISTEN: the listener just forgets the child.
 			c.closeWith(now, nil)

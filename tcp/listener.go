@@ -21,6 +21,11 @@ type Listener struct {
 	cookieSent bool
 	// SynQueue and AcceptQueue override the Env's limits when positive.
 	SynQueue, AcceptQueue int
+	// FastOpenQueue, when positive, enables TCP Fast Open (RFC 7413) and
+	// bounds the Fast Open children still in SYN-RECEIVED (Linux's
+	// TCP_FASTOPEN queue length).
+	FastOpenQueue   int
+	fastOpenPending int
 }
 
 // NewListener returns a listener using env.
@@ -91,9 +96,15 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 	c.maxSndWnd = c.sndWnd
 	c.sndWl1 = seg.Seq
 	c.setState(SynReceived)
+	early := l.tryFastOpen(now, t, seg, c)
 	c.queueSynText(seg)
+	if early {
+		c.fastOpenAccept()
+		l.ready = append(l.ready, c)
+	} else {
+		l.half = append(l.half, c)
+	}
 	c.sendSyn(now, out)
-	l.half = append(l.half, c)
 	return c
 }
 
@@ -107,6 +118,9 @@ func (l *Listener) drop(t Tuple, seg *Segment, r DropReason) {
 func (l *Listener) roomToAccept() bool { return len(l.ready) < l.acceptLimit() }
 
 func (l *Listener) childEstablished(c *Conn) {
+	if c.tfo.early {
+		return // already in the accept queue
+	}
 	l.half = remove(l.half, c)
 	l.ready = append(l.ready, c)
 }

@@ -65,6 +65,11 @@ func (c *Conn) synOptions(o *wire.Options, now time.Duration, synAck bool) {
 			o.TSEcr = c.tsRecent
 		}
 	}
+	if synAck && c.tfo.sendCookie {
+		// RFC 7413 §4.2.2: a fresh cookie for a request or a bad cookie.
+		ck := c.env.fastOpenCookie(now, c.tuple)
+		o.SetFastOpen(ck[:], c.tfo.exp)
+	}
 }
 
 // negotiate records what the peer's SYN (or SYN-ACK) offered. For a SYN

@@ -20,7 +20,15 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 		return
 	case SynSent, SynReceived:
 		if c.sndNxt == c.iss {
+			if c.state == SynSent && c.synDeferred(now) {
+				return
+			}
 			c.sendSyn(now, out)
+			return
+		}
+		if c.tfo.early && c.sendData(now, out) {
+			// A Fast Open server may send before the handshake ends
+			// (RFC 7413 §4.2.2), as Linux does.
 			return
 		}
 	case Established, CloseWait, FinWait1, Closing, LastAck:
@@ -61,6 +69,10 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 	}
 	first := c.sndMax == c.iss
 	c.sndNxt = c.iss.Add(1)
+	if first && !synAck && c.tfo.active {
+		// A retransmitted SYN is a plain one (RFC 7413 §4.1.3.1).
+		c.sndNxt = c.sndNxt.Add(seqnum.Size(c.fastOpenSyn(now, s)))
+	}
 	c.sndMax = seqnum.Max(c.sndMax, c.sndNxt)
 	if first {
 		c.timing, c.timedSeq, c.timedAt = true, c.sndNxt, now

@@ -44,6 +44,7 @@ const (
 	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
 	DropUnsupported         // runtime: not TCP, or an IP fragment
 	DropBadCookie           // an ACK to a listener with no valid SYN cookie
+	DropFastOpenBadCookie   // RFC 7413 §4.2.2: SYN data with an invalid, stale or malformed Fast Open cookie is not acknowledged
 	numDropReasons
 )
 
@@ -83,6 +84,7 @@ var dropNames = [...]string{
 	DropNotForUs:            "NotForUs",
 	DropUnsupported:         "Unsupported",
 	DropBadCookie:           "BadCookie",
+	DropFastOpenBadCookie:   "FastOpenBadCookie",
 }
 
 func (r DropReason) String() string {

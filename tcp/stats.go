@@ -27,7 +27,16 @@ type Stats struct {
 	SyncookiesFailed uint64 // ACKs whose cookie was forged, stale or wrong
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
 	KeepAliveProbes  uint64 // keep-alive probes sent
-	Drops            [NumDropReasons]uint64
+	// Fast Open (RFC 7413), named after Linux's TcpExt counters.
+	FastOpenActive         uint64 // SYNs sent with a cookie and data
+	FastOpenActiveFail     uint64 // SYN-data timed out, or its data was not acknowledged
+	FastOpenCookieReqSent  uint64 // SYNs sent with a cookie request
+	FastOpenPassive        uint64 // connections accepted with data in the SYN
+	FastOpenPassiveFail    uint64 // SYNs with an invalid or malformed cookie
+	FastOpenListenOverflow uint64 // valid cookies refused: pending Fast Open queue full
+	FastOpenCookieReqd     uint64 // SYNs received with a cookie request
+	FastOpenBlackhole      uint64 // SYNs sent without Fast Open because SYN-data was lost before
+	Drops                  [NumDropReasons]uint64
 
 	// Answers to invalid segments the per-connection limit suppressed
 	// (Config.InvalidRateLimit, ratelimit.go; Linux's TCPACKSkipped*).

@@ -59,6 +59,7 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.env.Stats.SynRetrans++
 		c.synRetrans = true
 		c.env.Stats.RetransSegs++
+		c.fastOpenSynTimeout(now)
 	case SynReceived:
 		c.env.Stats.SynAckRetrans++
 		c.synRetrans = true

@@ -15,6 +15,19 @@ const (
 	optSACKOK = 4
 	optSACK   = 5
 	optTS     = 8
+	optFO     = 34  // RFC 7413 §4.1.1
+	optExp    = 254 // RFC 6994 experimental option, carrying Fast Open with fastOpenMagic
+)
+
+// fastOpenMagic is the experiment identifier of Fast Open's pre-RFC
+// encoding in option 254 (RFC 6994 §3; packetdrill's FOEXP).
+const fastOpenMagic = 0xF989
+
+// Fast Open cookie sizes (RFC 7413 §4.1.1, as corrected by erratum 4238):
+// 0 (a cookie request) or an even length from 4 to 16 bytes.
+const (
+	MinFastOpenCookie = 4
+	MaxFastOpenCookie = 16
 )
 
 // Option lengths including the kind and length bytes.
@@ -46,6 +59,39 @@ type Options struct {
 
 	NumSACK int // number of valid entries in SACK
 	SACK    [maxSACK]SACKBlock
+
+	// HasFastOpen is a Fast Open option (RFC 7413 §4.1.1): with
+	// FastOpenLen 0 a cookie request, else a cookie of FastOpenLen bytes.
+	// FastOpenExp selects the experimental encoding (kind 254 with magic
+	// 0xF989) over kind 34.
+	HasFastOpen    bool
+	FastOpenExp    bool
+	FastOpenLen    uint8
+	FastOpenCookie [MaxFastOpenCookie]byte
+	// FastOpenBad marks a Fast Open option whose cookie length is not
+	// allowed; RFC 7413 §4.1.1 says such an option MUST be ignored, so
+	// HasFastOpen stays false, but the receiver can count it.
+	FastOpenBad bool
+}
+
+// FastOpenCookieBytes returns the cookie of a Fast Open option, empty
+// for a cookie request. It aliases o.
+func (o *Options) FastOpenCookieBytes() []byte { return o.FastOpenCookie[:o.FastOpenLen] }
+
+// SetFastOpen puts a Fast Open option carrying cookie (a cookie request
+// when empty) in o, in the experimental encoding if exp. A cookie of a
+// length RFC 7413 does not allow is reported false and not set.
+func (o *Options) SetFastOpen(cookie []byte, exp bool) bool {
+	if !validFastOpenLen(len(cookie)) {
+		return false
+	}
+	o.HasFastOpen, o.FastOpenExp = true, exp
+	o.FastOpenLen = uint8(copy(o.FastOpenCookie[:], cookie))
+	return true
+}
+
+func validFastOpenLen(n int) bool {
+	return n == 0 || n >= MinFastOpenCookie && n <= MaxFastOpenCookie && n%2 == 0
 }
 
 // ParseOptions parses the TCP options area b into o, resetting o first
@@ -108,6 +154,14 @@ func parseOption(kind byte, body []byte, o *Options) error {
 		o.HasTimestamps = true
 		o.TSVal = binary.BigEndian.Uint32(body[0:4])
 		o.TSEcr = binary.BigEndian.Uint32(body[4:8])
+	case optFO:
+		parseFastOpen(body, false, o)
+	case optExp:
+		// RFC 6994 §3: a 16-bit experiment identifier, then the data;
+		// other experiments are skipped like unknown options.
+		if len(body) >= 2 && binary.BigEndian.Uint16(body) == fastOpenMagic {
+			parseFastOpen(body[2:], true, o)
+		}
 	case optSACK:
 		// RFC 2018 §3: length 2+8n with n blocks; n is 1 to 4.
 		k := len(body) / 8
@@ -124,4 +178,16 @@ func parseOption(kind byte, body []byte, o *Options) error {
 		}
 	}
 	return nil
+}
+
+// parseFastOpen records a Fast Open option's cookie. An option of a length
+// RFC 7413 §4.1.1 does not allow is ignored (it MUST be) and marked bad,
+// so the segment itself is still processed.
+func parseFastOpen(cookie []byte, exp bool, o *Options) {
+	if !validFastOpenLen(len(cookie)) {
+		o.HasFastOpen, o.FastOpenLen, o.FastOpenBad = false, 0, true
+		return
+	}
+	o.HasFastOpen, o.FastOpenExp, o.FastOpenBad = true, exp, false
+	o.FastOpenLen = uint8(copy(o.FastOpenCookie[:], cookie))
 }

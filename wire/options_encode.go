@@ -30,7 +30,20 @@ func (o *Options) fixedLen() int {
 	if o.HasWScale {
 		n += encWScale
 	}
-	return n
+	return n + o.fastOpenLen()
+}
+
+// fastOpenLen is the encoded length of the Fast Open option, padded with
+// NOPs to a multiple of 4 bytes, or 0 without one.
+func (o *Options) fastOpenLen() int {
+	if !o.HasFastOpen {
+		return 0
+	}
+	n := 2 + int(o.FastOpenLen)
+	if o.FastOpenExp {
+		n += 2
+	}
+	return (n + 3) &^ 3
 }
 
 // sackToSend is how many SACK blocks Encode writes: NumSACK clamped to
@@ -58,7 +71,8 @@ func (o *Options) Len() int {
 // it returns 0 and writes nothing if len(b) < o.Len(). The layout follows
 // Linux: MSS; then SACKOK+TS, or NOP,NOP,TS, or NOP,NOP,SACKOK; then
 // NOP,WS; then NOP,NOP,SACK. Every piece is 4-byte aligned, so no
-// end-of-list padding is ever needed (RFC 9293 §3.1, "Options").
+// end-of-list padding is ever needed (RFC 9293 §3.1, "Options"). A Fast
+// Open option comes after WS, padded with trailing NOPs as Linux pads it.
 func (o *Options) Encode(b []byte) int {
 	fixed := o.fixedLen()
 	k := o.sackToSend(fixed)
@@ -91,6 +105,9 @@ func (o *Options) Encode(b []byte) int {
 		b[i], b[i+1], b[i+2], b[i+3] = optNOP, optWScale, lenWScale, o.WScale
 		i += encWScale
 	}
+	if o.HasFastOpen {
+		i = putFastOpen(b, i, o)
+	}
 	if k > 0 {
 		b[i], b[i+1], b[i+2], b[i+3] = optNOP, optNOP, optSACK, byte(2+8*k)
 		i += encSACKFixed
@@ -110,4 +127,24 @@ func putTS(b []byte, i int, o *Options) int {
 	binary.BigEndian.PutUint32(b[i+2:], o.TSVal)
 	binary.BigEndian.PutUint32(b[i+6:], o.TSEcr)
 	return i + lenTS
+}
+
+// putFastOpen writes the Fast Open option (RFC 7413 §4.1.1, or RFC 6994's
+// experimental form) at b[i:], then NOPs up to a 4-byte boundary, and
+// returns the index just past them.
+func putFastOpen(b []byte, i int, o *Options) int {
+	end := i + o.fastOpenLen()
+	if o.FastOpenExp {
+		b[i], b[i+1] = optExp, byte(4+o.FastOpenLen)
+		binary.BigEndian.PutUint16(b[i+2:], fastOpenMagic)
+		i += 4
+	} else {
+		b[i], b[i+1] = optFO, byte(2+o.FastOpenLen)
+		i += 2
+	}
+	i += copy(b[i:], o.FastOpenCookieBytes())
+	for ; i < end; i++ {
+		b[i] = optNOP
+	}
+	return i
 }
