@@ -37,7 +37,7 @@ type ForwardOptions struct {
 	Timeout time.Duration
 	// MaxPending bounds the requests awaiting a decision (default 1024);
 	// past it SYNs get SYN cookies (or, with cookies off, a RST).
-	// MaxPerSource bounds them per client address (default 128; past it,
+	// MaxPerSource bounds them per client address (default 256; past it,
 	// a RST). Refusals are counted in ForwardStats.
 	MaxPending, MaxPerSource int
 	// Echo answers ICMP and ICMPv6 echo requests to every address the

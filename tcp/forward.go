@@ -45,23 +45,24 @@ type Forwarder struct {
 const (
 	DefaultForwardTimeout      = 10 * time.Second
 	DefaultForwardMaxPending   = 1024
-	DefaultForwardMaxPerSource = 128
+	DefaultForwardMaxPerSource = 256
 )
 
 // ForwardStats count what a Forwarder did.
 type ForwardStats struct {
-	Requests         uint64 // requests made (one per 4-tuple)
-	Duplicates       uint64 // SYNs absorbed by a pending request
-	Completed        uint64 // Complete: SYN-ACK sent, or a cookie handshake handed over
-	Rejected         uint64 // Reject: RST sent
-	Forgotten        uint64 // Forget: the request ended without an answer (drop, ICMP)
-	Expired          uint64 // deadline passed undecided: RST sent
-	ClientResets     uint64 // the client reset a pending request
-	RefusedTotal     uint64 // SYNs refused with a RST: pending bound reached, no cookies
-	RefusedPerSource uint64 // SYNs refused with a RST: source's bound reached
-	CookiesSent      uint64 // SYN cookies sent for forwarded SYNs
-	CookiesRecv      uint64 // requests made from a valid cookie ACK
-	MaxPendingSeen   int    // high-water mark of pending requests (both pools)
+	Requests          uint64 // requests made (one per 4-tuple)
+	Duplicates        uint64 // SYNs absorbed by a pending request
+	Completed         uint64 // Complete: SYN-ACK sent, or a cookie handshake handed over
+	Rejected          uint64 // Reject: RST sent
+	Forgotten         uint64 // Forget: the request ended without an answer (drop, ICMP)
+	Expired           uint64 // deadline passed undecided: RST sent
+	ClientResets      uint64 // the client reset a pending request
+	RefusedTotal      uint64 // SYNs refused with a RST: pending bound reached, no cookies
+	RefusedPerSource  uint64 // SYNs refused with a RST: source's bound reached
+	CookiesSent       uint64 // SYN cookies sent for forwarded SYNs
+	CookiesRecv       uint64 // requests made from a valid cookie ACK
+	MaxPendingSeen    int    // high-water mark of pending SYNs (the half-open pool)
+	MaxHandshakenSeen int    // high-water mark of pending cookie requests (the established pool)
 }
 
 // Request is one pending forwarded SYN.
@@ -228,7 +229,8 @@ func (f *Forwarder) add(r *Request) {
 	} else {
 		f.half++
 	}
-	f.Stats.MaxPendingSeen = max(f.Stats.MaxPendingSeen, f.half+f.estab)
+	f.Stats.MaxPendingSeen = max(f.Stats.MaxPendingSeen, f.half)
+	f.Stats.MaxHandshakenSeen = max(f.Stats.MaxHandshakenSeen, f.estab)
 }
 
 // release frees r's slot in its pool; a dropped request keeps only its
