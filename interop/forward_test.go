@@ -38,7 +38,7 @@ const (
 )
 
 type forwardNet struct {
-	t                     *testing.T
+	t                     testing.TB
 	client, proxy, server string
 	proxyCmd              *exec.Cmd
 	proxyOut, proxyErr    *syncBuffer
@@ -51,10 +51,13 @@ type forwardNet struct {
 
 var fwdCounter int
 
+// fwdMTU, if set, is the TUN's MTU (benchmarks try jumbo frames).
+var fwdMTU int
+
 // newForwardNet builds the topology and starts `threeway forward` with
 // extra flags, an HTTP server on 8080, a half-close server on 9000/9001,
 // and a SOCKS5 server on 1080 in the server namespace.
-func newForwardNet(t *testing.T, extra ...string) *forwardNet {
+func newForwardNet(t testing.TB, extra ...string) *forwardNet {
 	t.Helper()
 	needEnv(t)
 	fwdCounter++
@@ -86,6 +89,9 @@ func newForwardNet(t *testing.T, extra ...string) *forwardNet {
 		n.startPeer(n.server, "socks5", fwdServer4+":1080"))
 
 	ipn(n.proxy, "tuntap", "add", "dev", "tw0", "mode", "tun")
+	if fwdMTU != 0 {
+		ipn(n.proxy, "link", "set", "tw0", "mtu", strconv.Itoa(fwdMTU))
+	}
 	args := append([]string{"netns", "exec", n.proxy, threewayBin, "forward", "--tun", "tw0",
 		"--addr", "192.0.2.2/24", "--addr", "2001:db8::2/64", "--pcap", n.pcap}, extra...)
 	n.proxyCmd = exec.Command("ip", args...)

@@ -60,7 +60,7 @@ func environmentProblem() string {
 	return ""
 }
 
-func needEnv(t *testing.T) {
+func needEnv(t testing.TB) {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)

@@ -34,7 +34,7 @@ const (
 	icmp6AddrUnreach  = 3
 	defaultDialWait   = 5 * time.Second
 	completeWait      = time.Minute
-	spliceBufferBytes = 256 << 10
+	spliceBufferBytes = 64 << 10
 )
 
 func runForward(args []string) error {
@@ -229,13 +229,13 @@ func (p *proxy) dial(ctx context.Context, dst netip.AddrPort) (*net.TCPConn, err
 }
 
 // splice copies both ways until both directions have ended, passing a
-// half-close through (FIN for FIN) and a reset through as a reset.
+// half-close through (FIN for FIN) and a reset through as a reset. One
+// direction runs in the caller's goroutine.
 func (p *proxy) splice(client *threeway.Conn, up *net.TCPConn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		n, err := io.CopyBuffer(writerOnly{up}, readerOnly{client}, make([]byte, spliceBufferBytes))
+		defer close(done)
+		n, err := copyStream(up, client)
 		p.bytesUp.Add(n)
 		if err == nil {
 			up.CloseWrite()
@@ -250,14 +250,11 @@ func (p *proxy) splice(client *threeway.Conn, up *net.TCPConn) {
 		client.SetLinger(0)
 		client.Close()
 	}()
-	go func() {
-		defer wg.Done()
-		n, err := io.CopyBuffer(writerOnly{client}, readerOnly{up}, make([]byte, spliceBufferBytes))
-		p.bytesDown.Add(n)
-		if err == nil {
-			client.CloseWrite()
-			return
-		}
+	n, err := copyStream(client, up)
+	p.bytesDown.Add(n)
+	if err == nil {
+		client.CloseWrite()
+	} else {
 		if isReset(err) {
 			p.upResets.Add(1)
 		}
@@ -265,17 +262,51 @@ func (p *proxy) splice(client *threeway.Conn, up *net.TCPConn) {
 		client.Close()
 		up.SetLinger(0)
 		up.Close()
-	}()
-	wg.Wait()
+	}
+	<-done
 	client.Close()
 	up.Close()
+}
+
+// bulkBuffers hold the copy buffers of busy connections; an idle or
+// chatty connection copies through a small buffer of its own, so a held
+// connection costs little memory.
+var bulkBuffers = sync.Pool{New: func() any { return new([spliceBufferBytes]byte) }}
+
+// copyStream copies src to dst until EOF (nil error) or an error, moving
+// to a pooled large buffer once a read fills the small one.
+func copyStream(dst io.Writer, src io.Reader) (int64, error) {
+	var small [4 << 10]byte
+	buf := small[:]
+	var big *[spliceBufferBytes]byte
+	defer func() {
+		if big != nil {
+			bulkBuffers.Put(big)
+		}
+	}()
+	var total int64
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+			if n == len(buf) && big == nil {
+				big = bulkBuffers.Get().(*[spliceBufferBytes]byte)
+				buf = big[:]
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
-
-// readerOnly and writerOnly hide ReadFrom and WriteTo, which would make
-// io.CopyBuffer fall back to 32 KiB copies of its own.
-type readerOnly struct{ io.Reader }
-type writerOnly struct{ io.Writer }

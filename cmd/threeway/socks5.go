@@ -24,7 +24,9 @@ const (
 	socksTTLExpired  socksError = 6
 )
 
-func (e socksError) Error() string { return fmt.Sprintf("socks5: CONNECT failed with reply %d", byte(e)) }
+func (e socksError) Error() string {
+	return fmt.Sprintf("socks5: CONNECT failed with reply %d", byte(e))
+}
 
 var errSocksProtocol = errors.New("socks5: malformed reply")
 
