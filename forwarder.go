@@ -105,6 +105,7 @@ func (s *Stack) Forward(prefixes []netip.Prefix, handler ForwardHandler, opts Fo
 		<-s.done
 		s.mu.Lock()
 		f.closeLocked(s.now())
+		s.out.Reset() // the link is gone: nothing more is sent
 		s.mu.Unlock()
 	}()
 	return f, nil
