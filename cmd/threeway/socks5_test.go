@@ -10,7 +10,7 @@ import (
 )
 
 // socksReplay answers a SOCKS5 client with reply and reports what it sent.
-func socksReplay(t testing.TB, reply []byte) (error, []byte) {
+func socksReplay(t testing.TB, reply []byte) ([]byte, error) {
 	a, b := net.Pipe()
 	got := make(chan []byte, 1)
 	go func() {
@@ -32,9 +32,9 @@ func socksReplay(t testing.TB, reply []byte) (error, []byte) {
 	a.Close()
 	select {
 	case sent := <-got:
-		return err, sent
+		return sent, err
 	case <-time.After(2 * time.Second):
-		return err, nil
+		return nil, err
 	}
 }
 
@@ -42,7 +42,7 @@ func socksReplay(t testing.TB, reply []byte) (error, []byte) {
 // a refusal reply is a socksError with its code.
 func TestSocksConnect(t *testing.T) {
 	ok := []byte{5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0}
-	err, sent := socksReplay(t, ok)
+	sent, err := socksReplay(t, ok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSocksConnect(t *testing.T) {
 	if string(sent) != string(want) {
 		t.Fatalf("sent %v, want %v", sent, want)
 	}
-	err, _ = socksReplay(t, []byte{5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+	_, err = socksReplay(t, []byte{5, 0, 5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
 	var se socksError
 	if !errors.As(err, &se) || se != socksRefused {
 		t.Fatalf("refusal: %v", err)
