@@ -75,6 +75,11 @@ func (r *ForwardRequest) decide(f func(now time.Duration) error) error {
 	s.holdClock()
 	defer s.releaseClock()
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		r.cancel(nil)
+		return ErrStackClosed
+	}
 	now := s.now()
 	err := f(now)
 	if c := r.conn; c != nil {
