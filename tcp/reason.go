@@ -45,6 +45,8 @@ const (
 	DropUnsupported         // runtime: not TCP, or an IP fragment
 	DropBadCookie           // an ACK to a listener with no valid SYN cookie
 	DropFastOpenBadCookie   // RFC 7413 §4.2.2: SYN data with an invalid, stale or malformed Fast Open cookie is not acknowledged
+	DropForwardPending      // a segment (a retransmitted SYN, say) for a forward request still pending
+	DropForwardLimit        // a forwarded SYN refused: pending requests at their bound
 	numDropReasons
 )
 
@@ -85,6 +87,8 @@ var dropNames = [...]string{
 	DropUnsupported:         "Unsupported",
 	DropBadCookie:           "BadCookie",
 	DropFastOpenBadCookie:   "FastOpenBadCookie",
+	DropForwardPending:      "ForwardPending",
+	DropForwardLimit:        "ForwardLimit",
 }
 
 func (r DropReason) String() string {
