@@ -1,4 +1,4 @@
-package main
+package ladder
 
 import (
 	"net/netip"
@@ -32,67 +32,70 @@ func tsOpts(tsv, tse uint32) wire.Options {
 	return wire.Options{HasTimestamps: true, TSVal: tsv, TSEcr: tse}
 }
 
-func sendAt(at time.Duration, s side, seg segInfo) event {
+func sendAt(at time.Duration, s Side, seg Seg) Event {
 	t := tClient
-	if s == serverSide {
+	if s == Server {
 		t = tServer
 	}
-	return event{At: at, Side: s, Kind: evSend, Tuple: t, Seg: &seg}
+	return Event{At: at, Side: s, Kind: Send, Tuple: t, Seg: &seg}
 }
 
 // recvAt is the arrival of seg, sent by the other side, at side s.
-func recvAt(at time.Duration, s side, seg segInfo) event {
+func recvAt(at time.Duration, s Side, seg Seg) Event {
 	e := sendAt(at, s, seg)
-	e.Kind = evRecv
+	e.Kind = Recv
 	return e
 }
 
-func stateAt(at time.Duration, s side, from, to tcp.State) event {
+func stateAt(at time.Duration, s Side, from, to tcp.State) Event {
 	t := tClient
-	if s == serverSide {
+	if s == Server {
 		t = tServer
 	}
-	return event{At: at, Side: s, Kind: evState, Tuple: t, From: from, To: to}
+	return Event{At: at, Side: s, Kind: State, Tuple: t, From: from, To: to}
 }
 
 // handshake is a hand-built conversation: the client's first SYN is lost,
 // the retransmission gets through, the server answers, the client ACKs
 // and sends data, and the server drops a stray segment.
-func handshake() []event {
+func handshake() []Event {
 	const isnC, isnS = 1000, 5000000
-	syn := segInfo{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(777, 0)}
-	syn2 := segInfo{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(1777, 0)}
-	synAck := segInfo{Seq: isnS, Ack: isnC + 1, Flags: wire.FlagSYN | wire.FlagACK, Window: 65535,
+	syn := Seg{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(777, 0)}
+	syn2 := Seg{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(1777, 0)}
+	synAck := Seg{Seq: isnS, Ack: isnC + 1, Flags: wire.FlagSYN | wire.FlagACK, Window: 65535,
 		Opts: synOpts(90010, 1777)}
-	ack := segInfo{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK, Window: 502, Opts: tsOpts(1797, 90010)}
-	data := segInfo{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK | wire.FlagPSH, Window: 502,
+	ack := Seg{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK, Window: 502, Opts: tsOpts(1797, 90010)}
+	data := Seg{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK | wire.FlagPSH, Window: 502,
 		Len: 5, Data: []byte("hello"), Opts: tsOpts(1797, 90010)}
-	stray := segInfo{Seq: 1, Ack: 1, Flags: wire.FlagACK, Window: 9}
-	return []event{
-		{At: 0, Side: clientSide, Kind: evInit, Text: "CLOSED"},
-		{At: 0, Side: serverSide, Kind: evInit, Text: "LISTEN"},
-		{At: 0, Side: clientSide, Kind: evNote, Text: "Dial()"},
-		stateAt(0, clientSide, tcp.Closed, tcp.SynSent),
-		sendAt(0, clientSide, syn),
-		sendAt(1000*msec, clientSide, syn2),
-		recvAt(1010*msec, serverSide, syn2),
-		stateAt(1010*msec, serverSide, tcp.Listen, tcp.SynReceived),
-		sendAt(1010*msec, serverSide, synAck),
-		recvAt(1020*msec, clientSide, synAck),
-		stateAt(1020*msec, clientSide, tcp.SynSent, tcp.Established),
-		sendAt(1020*msec, clientSide, ack),
-		sendAt(1020*msec, clientSide, data),
-		recvAt(1030*msec, serverSide, ack),
-		recvAt(1030*msec, serverSide, data),
-		stateAt(1030*msec, serverSide, tcp.SynReceived, tcp.Established),
-		{At: 1030 * msec, Side: serverSide, Kind: evDrop, Tuple: tServer, Seg: &stray, Reason: tcp.DropOutOfWindow},
+	stray := Seg{Seq: 1, Ack: 1, Flags: wire.FlagACK, Window: 9}
+	return []Event{
+		{At: 0, Side: Client, Kind: Init, Text: "CLOSED"},
+		{At: 0, Side: Server, Kind: Init, Text: "LISTEN"},
+		{At: 0, Side: Client, Kind: Note, Text: "Dial()"},
+		stateAt(0, Client, tcp.Closed, tcp.SynSent),
+		sendAt(0, Client, syn),
+		sendAt(1000*msec, Client, syn2),
+		recvAt(1010*msec, Server, syn2),
+		stateAt(1010*msec, Server, tcp.Listen, tcp.SynReceived),
+		sendAt(1010*msec, Server, synAck),
+		recvAt(1020*msec, Client, synAck),
+		stateAt(1020*msec, Client, tcp.SynSent, tcp.Established),
+		sendAt(1020*msec, Client, ack),
+		sendAt(1020*msec, Client, data),
+		recvAt(1030*msec, Server, ack),
+		recvAt(1030*msec, Server, data),
+		stateAt(1030*msec, Server, tcp.SynReceived, tcp.Established),
+		{At: 1030 * msec, Side: Server, Kind: Drop, Tuple: tServer, Seg: &stray, Reason: tcp.DropOutOfWindow},
 	}
 }
 
 // Column positions of an uncoloured line.
-const (
-	leftLife  = timeWidth + 1 + colWidth + 1
-	rightLife = leftLife + 1 + midWidth
+var (
+	timeWidth = DemoGeometry.TimeWidth
+	colWidth  = DemoGeometry.ColWidth
+	lineWidth = DemoGeometry.LineWidth
+	leftLife  = DemoGeometry.LeftLife()
+	rightLife = DemoGeometry.RightLife()
 )
 
 func runesOf(s string) []rune { return []rune(s) }
@@ -139,7 +142,7 @@ func findLine(t *testing.T, lines []string, from int, s string) int {
 }
 
 func TestLadderRendersHandshake(t *testing.T) {
-	lines := renderLadder(handshake(), ladderStyle{})
+	lines := Render(handshake(), Style{})
 	out := strings.Join(lines, "\n")
 	t.Logf("\n%s", out)
 	for i, l := range lines {
@@ -197,7 +200,7 @@ func TestLadderRendersHandshake(t *testing.T) {
 		t.Errorf("retransmitted SYN's timestamp not relative: %q", lines[i+1:i+3])
 	}
 
-	// The server's side at 1010.
+	// The server's Side at 1010.
 	i = findLine(t, lines, i, "LISTEN → SYN-RECEIVED")
 	if rightCol(lines[i]) != "LISTEN → SYN-RECEIVED" || leftCol(lines[i]) != "" || timeCol(lines[i]) != "1010" {
 		t.Errorf("server state row = %q", lines[i])
@@ -243,19 +246,19 @@ func TestLadderServerLossAndColour(t *testing.T) {
 	evs := handshake()
 	// Take away the client's receipt of the SYN-ACK: now it was lost.
 	for i := range evs {
-		if evs[i].Kind == evRecv && evs[i].Side == clientSide {
+		if evs[i].Kind == Recv && evs[i].Side == Client {
 			evs = append(evs[:i], evs[i+1:]...)
 			break
 		}
 	}
-	lines := renderLadder(evs, ladderStyle{})
+	lines := Render(evs, Style{})
 	i := findLine(t, lines, 0, "S. seq 0 ack 1")
 	m := midCol(lines[i])
 	if !strings.Contains(m, "(lost) X─") || strings.Contains(m, "<") {
 		t.Errorf("lost SYN-ACK arrow = %q", m)
 	}
 
-	colour := renderLadder(evs, ladderStyle{Color: true})
+	colour := Render(evs, Style{Color: true})
 	if len(colour) != len(lines) {
 		t.Fatalf("colour output has %d lines, plain %d", len(colour), len(lines))
 	}
@@ -284,15 +287,15 @@ func stripANSI(s string) string {
 }
 
 func TestSortEvents(t *testing.T) {
-	evs := []event{
-		{At: 10, Side: serverSide, Kind: evNote, Text: "s1"},
-		{At: 10, Side: clientSide, Kind: evNote, Text: "c1"},
-		{At: 10, Side: serverSide, Kind: evNote, Text: "s2"},
-		{At: 0, Side: serverSide, Kind: evNote, Text: "s0"},
-		{At: 0, Side: serverSide, Kind: evInit, Text: "init-s"},
-		{At: 10, Side: clientSide, Kind: evNote, Text: "c2"},
+	evs := []Event{
+		{At: 10, Side: Server, Kind: Note, Text: "s1"},
+		{At: 10, Side: Client, Kind: Note, Text: "c1"},
+		{At: 10, Side: Server, Kind: Note, Text: "s2"},
+		{At: 0, Side: Server, Kind: Note, Text: "s0"},
+		{At: 0, Side: Server, Kind: Init, Text: "init-s"},
+		{At: 10, Side: Client, Kind: Note, Text: "c2"},
 	}
-	sortEvents(evs)
+	SortEvents(evs)
 	var got []string
 	for _, e := range evs {
 		got = append(got, e.Text)
@@ -302,39 +305,18 @@ func TestSortEvents(t *testing.T) {
 	}
 }
 
-func TestAllClosed(t *testing.T) {
-	evs := []event{
-		stateAt(0, clientSide, tcp.Closed, tcp.SynSent),
-		stateAt(10, serverSide, tcp.Listen, tcp.SynReceived),
-	}
-	if allClosed(evs) {
-		t.Error("open connections reported closed")
-	}
-	evs = append(evs, stateAt(20, clientSide, tcp.SynSent, tcp.Closed))
-	if allClosed(evs) {
-		t.Error("server's connection still open")
-	}
-	evs = append(evs, stateAt(30, serverSide, tcp.SynReceived, tcp.Closed))
-	if !allClosed(evs) {
-		t.Error("all closed not seen")
-	}
-	if allClosed(nil) {
-		t.Error("nothing opened counts as closed")
-	}
-}
-
 func TestOptionsFormat(t *testing.T) {
-	n := &numbering{isn: map[connKey]uint32{}, tsBase: map[connKey]uint32{}}
-	k := connKey{clientSide, tClient}
-	n.isn[peer(k)] = 100
-	s := &segInfo{Opts: wire.Options{HasTimestamps: true, TSVal: 7, TSEcr: 9, NumSACK: 2}}
+	n := newNumbering()
+	k := half{Client, tClient}
+	n.isn[k.peer()] = 100
+	s := &Seg{Opts: wire.Options{HasTimestamps: true, TSVal: 7, TSEcr: 9, NumSACK: 2}}
 	s.Opts.SACK[0] = wire.SACKBlock{Start: 111, End: 121}
 	s.Opts.SACK[1] = wire.SACKBlock{Start: 131, End: 141}
 	want := "<nop,nop,TS val 7 ecr 9,nop,nop,sack 2 {11:21}{31:41}>"
 	if got := n.options(k, s); got != want {
 		t.Errorf("options = %q, want %q", got, want)
 	}
-	if got := n.options(k, &segInfo{}); got != "" {
+	if got := n.options(k, &Seg{}); got != "" {
 		t.Errorf("no options = %q", got)
 	}
 }
@@ -360,11 +342,11 @@ func TestWrap(t *testing.T) {
 }
 
 func TestTimeLabel(t *testing.T) {
-	if got := timeLabel(99999 * msec); got != "99999" {
-		t.Errorf("timeLabel(99999 msec) = %q", got)
+	if got := MSLabel(5)(99999 * msec); got != "99999" {
+		t.Errorf("MSLabel(5)(99999 msec) = %q", got)
 	}
-	if got := timeLabel(123456 * msec); got != "123s" {
-		t.Errorf("timeLabel(123456 msec) = %q", got)
+	if got := MSLabel(5)(123456 * msec); got != "123s" {
+		t.Errorf("MSLabel(5)(123456 msec) = %q", got)
 	}
 }
 
@@ -372,8 +354,8 @@ func TestFormatMS(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "0", 10 * msec: "10", 2060 * msec: "2060", 1500 * time.Microsecond: "1.5",
 	} {
-		if got := formatMS(d); got != want {
-			t.Errorf("formatMS(%v) = %q, want %q", d, got, want)
+		if got := FormatMS(d); got != want {
+			t.Errorf("FormatMS(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
