@@ -121,6 +121,18 @@ func (c *Conn) Events() []Event {
 	for s := range 2 {
 		evs = append(evs, Event{Side: Side(s), Kind: Init, Tuple: c.Tuple(Side(s)), Text: initial[s]})
 	}
+	// What the last segment's receipt changed: if its sender sends the
+	// same segment again before the receiver says anything, the first
+	// copy was probably lost past the capture point, and the changes
+	// move to the copy that got through.
+	var moved struct {
+		from       Side
+		seq        uint32
+		len        int
+		flags      wire.Flags
+		start, end int // the change events in evs
+	}
+	moved.end = -1
 	for i := range c.Segs {
 		s := &c.Segs[i]
 		at := s.Time.Sub(c.First)
@@ -129,10 +141,25 @@ func (c *Conn) Events() []Event {
 		for _, ch := range ends[from].sent(seg) {
 			evs = append(evs, Event{At: at, Side: from, Kind: State, Tuple: c.Tuple(from), From: ch.from, To: ch.to})
 		}
+		again := moved.end > moved.start && from == moved.from && seg.Seq == moved.seq && seg.Len == moved.len && seg.Flags == moved.flags && moved.end == len(evs)
+		var changes []Event
+		if again {
+			changes = append(changes, evs[moved.start:moved.end]...)
+			evs = evs[:moved.start]
+		}
 		evs = append(evs, Event{At: at, Side: from, Kind: Send, Tuple: c.Tuple(from), Seg: seg})
 		to := from.Other()
 		for _, ch := range ends[to].received(seg) {
-			evs = append(evs, Event{At: at, Side: to, Kind: State, Tuple: c.Tuple(to), From: ch.from, To: ch.to})
+			changes = append(changes, Event{Side: to, Kind: State, Tuple: c.Tuple(to), From: ch.from, To: ch.to})
+		}
+		start := len(evs)
+		for _, e := range changes {
+			e.At = at
+			evs = append(evs, e)
+		}
+		if len(changes) > 0 {
+			moved.from, moved.seq, moved.len, moved.flags = from, seg.Seq, seg.Len, seg.Flags
+			moved.start, moved.end = start, len(evs)
 		}
 	}
 	return evs

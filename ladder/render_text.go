@@ -286,8 +286,10 @@ func Render(evs []Event, st Style) []string {
 		}
 		lines = append(lines, paint(d.st.Color, sgrDim,
 			"ISN "+strings.Join(isns, ", ")+": seq and ack below are relative to these;"))
-		lines = append(lines, paint(d.st.Color, sgrDim,
-			"TS val and ecr count each sender's milliseconds, its random offset removed."))
+		if len(d.num.tsBase) > 0 {
+			lines = append(lines, paint(d.st.Color, sgrDim,
+				"TS val and ecr count each sender's milliseconds, its random offset removed."))
+		}
 		if d.st.Observed {
 			lines = append(lines, paint(d.st.Color, sgrDim,
 				"States are inferred from the packets: each is what that end must be in."))
