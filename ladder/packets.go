@@ -184,3 +184,27 @@ func CaptureStyle(color bool) Style {
 		Color: color, Geometry: CaptureGeometry, TimeLabel: CaptureTimeLabel, Observed: true,
 	}
 }
+
+// Marks says what the diagram notes about one segment of a capture.
+type Marks struct {
+	Retransmission bool // resends sequence space seen before
+	OutOfOrder     bool // fills a hole below data seen before, for the first time
+	AfterGap       bool // starts above everything seen: the segment before it was not seen
+	DupAck         int  // the nth duplicate ACK in a row (RFC 5681 §2), 0 if none
+	SACKBlocks     int  // SACK blocks carried (RFC 2018)
+}
+
+// Marks returns the marks of each of the connection's segments, as the
+// ladder draws them.
+func (c *Conn) Marks() []Marks {
+	an := newAnalyzer(true)
+	out := make([]Marks, len(c.Segs))
+	for i := range c.Segs {
+		s := &c.Segs[i]
+		side := c.Side(s)
+		e := Event{Side: side, Kind: Send, Tuple: c.Tuple(side), Seg: SegOfWire(s.TCP, s.PayloadLen)}
+		m := an.mark(&e)
+		out[i] = Marks{m.retrans, m.outOrder, m.afterGap, m.dupAck, m.sack}
+	}
+	return out
+}
