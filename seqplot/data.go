@@ -57,12 +57,12 @@ func FromConn(c *ladder.Conn, side ladder.Side) *Plot {
 	}
 	marks := c.Marks()
 	var (
-		base        uint32
-		haveBase    bool
-		hi          int64
-		sendShift   = -1 // the sender's offered shift, from its SYN
-		recvShift   = -1 // the receiver's, from its SYN
-		last time.Duration // the previous packet either way
+		base      uint32
+		haveBase  bool
+		hi        int64
+		sendShift = -1          // the sender's offered shift, from its SYN
+		recvShift = -1          // the receiver's, from its SYN
+		last      time.Duration // the previous packet either way
 	)
 	rel := func(v uint32) int64 { return hi + int64(int32(v-(base+uint32(hi)))) }
 	for i := range c.Segs {
