@@ -111,7 +111,9 @@ func (t *Tracer) StateChanged(tu tcp.Tuple, from, to tcp.State) {
 
 // Dropped draws a segment the stack discarded.
 func (t *Tracer) Dropped(tu tcp.Tuple, seg *tcp.Segment, reason tcp.DropReason) {
-	if tu != (tcp.Tuple{}) && !t.wants(tu) {
+	// A segment dropped before it was matched to a connection has no
+	// tuple: it is shown only when every connection is.
+	if tu == (tcp.Tuple{}) && t.cfg.Port != 0 || tu != (tcp.Tuple{}) && !t.wants(tu) {
 		return
 	}
 	t.mu.Lock()

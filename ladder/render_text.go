@@ -180,7 +180,7 @@ func (d *Drawer) Draw(e, second *Event, lost bool) []string {
 	var r row
 	if e.At != d.lastTime {
 		if d.lastTime >= 0 && e.At-d.lastTime >= d.st.GapMin {
-			add(row{dotted: true, mid: text(d.g.centre("⋯ "+FormatMS(e.At-d.lastTime)+" ms ⋯"), sgrDim)})
+			add(row{dotted: true, mid: text(d.g.centre("⋯ "+FormatMS((e.At-d.lastTime).Round(time.Microsecond))+" ms ⋯"), sgrDim)})
 		}
 		r.time = d.st.TimeLabel(e.At)
 		d.lastTime = e.At

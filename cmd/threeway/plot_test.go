@@ -138,7 +138,7 @@ func lossyPcap(t *testing.T) string {
 		}
 		lossy.dir = dir
 		p := filepath.Join(dir, "lossy.pcap")
-		lossyCapture(t, p, 150_000, 0.03)
+		lossyCapture(t, p, 60_000, 0.05)
 		lossy.path = p
 	})
 	if lossy.path == "" {
