@@ -34,6 +34,11 @@ type TracerConfig struct {
 // the peer's on the right, the peer's state inferred from the segments.
 // When the next event belongs to another connection than the last, a
 // line names it. It is safe for concurrent use by several stacks.
+//
+// A stack calls its Tracer with its lock held, so each event is written
+// to w before the stack moves on: give it a writer that does not block
+// for long (stderr, a buffer). After a write error it draws nothing more
+// (see Err).
 type Tracer struct {
 	cfg TracerConfig
 

@@ -67,7 +67,7 @@ func (l *loaded) warnings(w io.Writer) {
 func (l *loaded) pick(spec string) (*ladder.Conn, error) {
 	if i, err := strconv.Atoi(spec); err == nil {
 		if i < 0 || i >= len(l.conns) {
-			return nil, fmt.Errorf("--conn %d: %s has %d connections (0 to %d)", i, l.path, len(l.conns), len(l.conns)-1)
+			return nil, fmt.Errorf("--conn %d: %s has %d connection(s), numbered from 0", i, l.path, len(l.conns))
 		}
 		return l.conns[i], nil
 	}
@@ -114,7 +114,11 @@ func (l *loaded) list(w io.Writer) {
 		fmt.Fprintf(w, "%s: no TCP connections\n", l.path)
 		return
 	}
-	fmt.Fprintf(w, "%s: %d TCP connections; pick one with --conn INDEX or --conn CLIENT,SERVER\n\n", l.path, len(l.conns))
+	noun := "connections"
+	if len(l.conns) == 1 {
+		noun = "connection"
+	}
+	fmt.Fprintf(w, "%s: %d TCP %s; pick one with --conn INDEX or --conn CLIENT,SERVER\n\n", l.path, len(l.conns), noun)
 	rows := [][]string{{"#", "client", "server", "start", "duration", "packets", "bytes c>s", "bytes s>c", "seen"}}
 	t0 := l.conns[0].First
 	for _, c := range l.conns {

@@ -161,7 +161,7 @@ func checkLadder(t *testing.T, path, client, server string, wantStates [2][]stri
 	if err != nil {
 		t.Fatalf("ladder %s: %v\n%s", path, err, stderr)
 	}
-	if !strings.Contains(list, "1 TCP connections") || !strings.Contains(list, client) || !strings.Contains(list, server) {
+	if !strings.Contains(list, "1 TCP connection;") || !strings.Contains(list, client) || !strings.Contains(list, server) {
 		t.Fatalf("listing of %s:\n%s", path, list)
 	}
 	out, _, err := runLadder(t, path, "--conn", "0")
@@ -269,7 +269,7 @@ func kernelStates(t *testing.T, path string) [2][]string {
 		{"LISTEN → SYN-RECEIVED", "SYN-RECEIVED → ESTABLISHED"},
 	}
 	first, second := 0, 1 // client closes first
-	if strings.Index(out, "ESTABLISHED → FIN-WAIT-1") >= 0 && geomOf(out).right(lineWith(out, "ESTABLISHED → FIN-WAIT-1")) != "" {
+	if strings.Contains(out, "ESTABLISHED → FIN-WAIT-1") && geomOf(out).right(lineWith(out, "ESTABLISHED → FIN-WAIT-1")) != "" {
 		first, second = 1, 0
 	}
 	open[first] = append(open[first], "ESTABLISHED → FIN-WAIT-1", "FIN-WAIT-1 → FIN-WAIT-2", "FIN-WAIT-2 → TIME-WAIT")

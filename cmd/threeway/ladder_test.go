@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func TestLadderCommandOfDemoCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(list, "1 TCP connections") || !strings.Contains(list, "192.0.2.1:56461  192.0.2.2:7") {
+	if !strings.Contains(list, "1 TCP connection;") || !strings.Contains(list, "192.0.2.1:56461  192.0.2.2:7") {
 		t.Errorf("listing:\n%s", list)
 	}
 	out, _, err := runLadder(t, path, "--conn", "0")
@@ -185,7 +186,7 @@ func TestLadderCommandErrors(t *testing.T) {
 		t.Errorf("cut capture: err %v, stderr %q", err, stderr)
 	}
 	for _, tc := range []struct{ conn, msg string }{
-		{"3", "has 1 connections"},
+		{"3", "has 1 connection(s)"},
 		{"192.0.2.9:1,192.0.2.2:7", "no such connection"},
 		{"bogus", "want an index or two endpoints"},
 		{"1.2.3.4:5,x", "--conn"},
@@ -202,5 +203,47 @@ func TestLadderCommandErrors(t *testing.T) {
 	}
 	if _, _, err := runLadder(t, filepath.Join(dir, "missing.pcap")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+func TestLadderCommandIPv6(t *testing.T) {
+	path := demoCapture(t, demoConfig{Seed: 1, IPv6: true})
+	out, _, err := runLadder(t, path, "--conn", "0")
+	if err != nil {
+		list, _, _ := runLadder(t, path)
+		t.Fatalf("%v\n%s", err, list)
+	}
+	for _, s := range []string{"client [2001:db8::1]:", "server [2001:db8::2]:7", "mss 1440", "LAST-ACK → CLOSED"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("IPv6 ladder lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestLadderFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		on   bool
+		port uint16
+		bad  bool
+	}{
+		{nil, false, 0, false},
+		{[]string{"--ladder"}, true, 0, false},
+		{[]string{"--ladder=all"}, true, 0, false},
+		{[]string{"--ladder=8080"}, true, 8080, false},
+		{[]string{"--ladder=0"}, false, 0, true},
+		{[]string{"--ladder=http"}, false, 0, true},
+	} {
+		fs := newFlagSet("t", "t")
+		fs.SetOutput(io.Discard)
+		var f ladderFlag
+		f.register(fs)
+		err := fs.Parse(tc.args)
+		if (err != nil) != tc.bad || !tc.bad && (f.on != tc.on || f.port != tc.port) {
+			t.Errorf("%v: on %v port %d err %v", tc.args, f.on, f.port, err)
+		}
+		if !tc.bad && (f.tracer(io.Discard) != nil) != tc.on {
+			t.Errorf("%v: tracer presence wrong", tc.args)
+		}
 	}
 }
