@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,10 +233,18 @@ func TestLadderOfKernelToKernelCapture(t *testing.T) {
 	atServer, atClient := filepath.Join(dir, "server-veth.pcap"), filepath.Join(dir, "client-any.pcap")
 	stopS := tcpdump(t, sns, "tws", atServer)
 	stopC := tcpdump(t, cns, "any", atClient)
+	// nc sends its stdin as soon as it accepts; hold the response back
+	// a moment so that it follows the request, as a server's would.
 	nc := inNS(sns, "nc", "-N", "-l", "198.51.100.2", "8080")
-	nc.Stdin = strings.NewReader(httpResponse)
+	respR, respW := io.Pipe()
+	nc.Stdin = respR
 	stopNC := startProc(t, nc, "")
 	waitListening(t, sns, 8080)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(respW, httpResponse)
+		respW.Close()
+	}()
 	body, err := inNS(cns, "curl", "-sS", "--max-time", "20", "http://198.51.100.2:8080/").Output()
 	if err != nil || string(body) != "hello\n" {
 		t.Fatalf("curl: %v %q", err, body)
