@@ -12,7 +12,10 @@ import (
 )
 
 // ladderFlag is --ladder (every connection) or --ladder=PORT (those with
-// PORT at either end): draw a live ladder on stderr.
+// PORT at either end): draw a live ladder on stderr. serve and dial
+// register it next to their tunFlags and set tunFlags.tracer from it; a
+// command that builds its stack another way passes tracer's result as
+// threeway.Options.Tracer.
 type ladderFlag struct {
 	on   bool
 	port uint16
