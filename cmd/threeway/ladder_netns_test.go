@@ -358,3 +358,43 @@ func TestLadderOfKernelToThreeway(t *testing.T) {
 		}
 	}
 }
+
+// `threeway dial --ladder` to the kernel's nc over TUN: the live ladder
+// shows threeway's active open and the kernel's inferred passive one.
+func TestDialLadderToKernel(t *testing.T) {
+	needNetns(t)
+	bin := threewayBinary(t)
+	ns := newNS(t)
+	mustRun(t, "ip", "-n", ns, "tuntap", "add", "dev", "tw0", "mode", "tun")
+	mustRun(t, "ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", "tw0")
+	mustRun(t, "ip", "-n", ns, "link", "set", "tw0", "up")
+	// nc's stdin stays open a moment: with -N, its end would close at
+	// once, and dial stops when the peer is done.
+	nc := inNS(ns, "nc", "-N", "-l", "192.0.2.1", "9000")
+	ncIn, ncInW := io.Pipe()
+	nc.Stdin = ncIn
+	stopNC := startProc(t, nc, "")
+	time.AfterFunc(time.Second, func() { ncInW.Close() })
+	waitListening(t, ns, 9000)
+	dial := inNS(ns, bin, "dial", "--tun", "tw0", "--addr", "192.0.2.2/24", "--ladder", "192.0.2.1:9000")
+	dial.Stdin = strings.NewReader("hello, kernel\n")
+	var stdout, stderr bytes.Buffer
+	dial.Stdout, dial.Stderr = &stdout, &stderr
+	if err := dial.Run(); err != nil {
+		t.Fatalf("dial: %v\n%s", err, stderr.String())
+	}
+	got := stopNC()
+	if got != "hello, kernel\n" {
+		t.Errorf("nc received %q", got)
+	}
+	live := stderr.String()
+	if testing.Verbose() {
+		t.Logf("\n%s", live)
+	}
+	for _, s := range []string{"⇄ 192.0.2.1:9000", "CLOSED → SYN-SENT", "SYN-SENT → ESTABLISHED", "LISTEN (port 9000)",
+		"LISTEN → SYN-RECEIVED", `"hello, kernel\n"`, "ESTABLISHED → FIN-WAIT-1"} {
+		if !strings.Contains(live, s) {
+			t.Errorf("dial --ladder output lacks %q:\n%s", s, live)
+		}
+	}
+}
