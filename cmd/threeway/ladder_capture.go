@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,24 +22,39 @@ type loaded struct {
 
 // loadCapture reads the capture at path. A capture that is cut short
 // still yields the connections before the cut, with readErr saying where.
+// The segments are views into the mapped file, which stays mapped until
+// the command exits.
 func loadCapture(path string) (*loaded, error) {
-	b, err := os.ReadFile(path)
+	f, err := capture.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
-	pkts, rerr := capture.ReadAll(b)
-	if rerr != nil && len(pkts) == 0 {
-		return nil, fmt.Errorf("%s: %w", path, rerr)
+	r, err := capture.NewReader(f.Data)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	l := &loaded{path: path, skipped: map[string]int{}, readErr: rerr}
+	l := &loaded{path: path, skipped: map[string]int{}}
 	var segs []capture.Segment
-	for _, p := range pkts {
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			l.readErr = err
+			break
+		}
 		s, err := capture.Decode(p)
 		if err != nil {
 			l.skipped[err.Error()]++
 			continue
 		}
 		segs = append(segs, s)
+	}
+	if l.readErr != nil && len(segs) == 0 && len(l.skipped) == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, l.readErr)
 	}
 	l.conns = ladder.Conns(segs)
 	return l, nil
