@@ -124,6 +124,22 @@ func tcpdump(t *testing.T, ns, dev, path string) func() string {
 	return startProc(t, inNS(ns, "tcpdump", "-n", "-U", "--immediate-mode", "-s", "0", "-i", dev, "-w", path, "tcp"), "listening on")
 }
 
+// waitFile waits until a capture program has written its file header.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			time.Sleep(200 * time.Millisecond) // the header comes before capturing starts
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not created", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitListening waits until something in ns listens on TCP port.
 func waitListening(t *testing.T, ns string, port int) {
 	t.Helper()
@@ -233,6 +249,13 @@ func TestLadderOfKernelToKernelCapture(t *testing.T) {
 	atServer, atClient := filepath.Join(dir, "server-veth.pcap"), filepath.Join(dir, "client-any.pcap")
 	stopS := tcpdump(t, sns, "tws", atServer)
 	stopC := tcpdump(t, cns, "any", atClient)
+	// Wireshark's capture engine writes pcapng, where it is installed.
+	atServerNG := filepath.Join(dir, "server-veth.pcapng")
+	stopNG := func() string { return "" }
+	if _, err := exec.LookPath("dumpcap"); err == nil {
+		stopNG = startProc(t, inNS(sns, "dumpcap", "-q", "-i", "tws", "-f", "tcp", "-w", atServerNG), "")
+		waitFile(t, atServerNG)
+	}
 	// nc sends its stdin as soon as it accepts; hold the response back
 	// a moment so that it follows the request, as a server's would.
 	nc := inNS(sns, "nc", "-N", "-l", "198.51.100.2", "8080")
@@ -253,6 +276,7 @@ func TestLadderOfKernelToKernelCapture(t *testing.T) {
 	stopNC()
 	t.Logf("tcpdump at the server: %s", stopS())
 	t.Logf("tcpdump at the client: %s", stopC())
+	t.Logf("dumpcap at the server: %s", stopNG())
 	if lt := linkTypeOf(t, atServer); lt != 1 {
 		t.Errorf("veth capture has link type %d, want 1 (Ethernet)", lt)
 	}
@@ -261,7 +285,14 @@ func TestLadderOfKernelToKernelCapture(t *testing.T) {
 	}
 	// Whoever closes first, the handshake is the same; curl closes
 	// after reading the whole (Connection: close) response.
-	for _, path := range []string{atServer, atClient} {
+	paths := []string{atServer, atClient}
+	if _, err := os.Stat(atServerNG); err == nil {
+		if b, _ := os.ReadFile(atServerNG); len(b) < 4 || binary.LittleEndian.Uint32(b) != 0x0a0d0d0a {
+			t.Errorf("dumpcap did not write pcapng")
+		}
+		paths = append(paths, atServerNG)
+	}
+	for _, path := range paths {
 		out := checkLadder(t, path, "198.51.100.1:", "198.51.100.2:8080", kernelStates(t, path))
 		if testing.Verbose() {
 			t.Logf("%s\n%s", path, out)
