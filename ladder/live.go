@@ -140,9 +140,17 @@ func (t *Tracer) now() time.Duration {
 	return n.Sub(t.start)
 }
 
+// maxLiveConns bounds what the tracer remembers: a connection that never
+// reports CLOSED (a stack closed under it) is forgotten when the map is
+// full, and only its peer's inferred state starts over.
+const maxLiveConns = 1 << 16
+
 func (t *Tracer) conn(tu tcp.Tuple) *liveConn {
 	c := t.conns[tu]
 	if c == nil {
+		if len(t.conns) >= maxLiveConns {
+			clear(t.conns)
+		}
 		c = &liveConn{}
 		t.conns[tu] = c
 	}
