@@ -19,9 +19,11 @@ func init() {
 }
 
 func runDial(args []string) error {
-	fs := newFlagSet("dial", "dial --tun NAME --addr CIDR [--addr CIDR ...] HOST:PORT [--pcap FILE]")
+	fs := newFlagSet("dial", "dial --tun NAME --addr CIDR [--addr CIDR ...] HOST:PORT [--pcap FILE] [--ladder[=PORT]]")
 	var tf tunFlags
 	tf.register(fs)
+	var lad ladderFlag
+	lad.register(fs)
 	// Flags may follow the address, as in the synopsis.
 	var target string
 	for {
@@ -41,6 +43,7 @@ func runDial(args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	tf.tracer = lad.tracer(os.Stderr)
 	s, closeAll, err := tf.stack()
 	if err != nil {
 		return err

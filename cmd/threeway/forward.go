@@ -38,9 +38,11 @@ const (
 )
 
 func runForward(args []string) error {
-	fs := newFlagSet("forward", "forward --tun NAME --addr CIDR [--socks5 HOST:PORT] [--pcap FILE] [flags]")
+	fs := newFlagSet("forward", "forward --tun NAME --addr CIDR [--socks5 HOST:PORT] [--pcap FILE] [--ladder[=PORT]] [flags]")
 	var tf tunFlags
 	tf.register(fs)
+	var lad ladderFlag
+	lad.register(fs)
 	socks := fs.String("socks5", "", "reach destinations through this SOCKS5 proxy instead of directly")
 	dialWait := fs.Duration("dial-timeout", defaultDialWait, "give up on an upstream dial after this long (the client then times out too)")
 	decide := fs.Duration("decide-timeout", 0, "forward request decision deadline (0: the stack's default, 10s)")
@@ -53,6 +55,7 @@ func runForward(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	tf.tracer = lad.tracer(os.Stderr)
 	s, closeAll, err := tf.stack()
 	if err != nil {
 		return err

@@ -1,379 +1,249 @@
 package main
 
 import (
-	"net/netip"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-	"unicode/utf8"
 
-	"github.com/threeway-tcp/threeway/tcp"
-	"github.com/threeway-tcp/threeway/wire"
+	"github.com/threeway-tcp/threeway/capture"
 )
 
-var (
-	tClient = tcp.Tuple{
-		LocalAddr: netip.MustParseAddr("192.0.2.1"), LocalPort: 40000,
-		RemoteAddr: netip.MustParseAddr("192.0.2.2"), RemotePort: 7,
-	}
-	tServer = tClient.Reverse()
-)
-
-const msec = time.Millisecond
-
-func synOpts(tsv, tse uint32) wire.Options {
-	return wire.Options{
-		HasMSS: true, MSS: 1460, HasWScale: true, WScale: 7, SACKPermitted: true,
-		HasTimestamps: true, TSVal: tsv, TSEcr: tse,
-	}
-}
-
-func tsOpts(tsv, tse uint32) wire.Options {
-	return wire.Options{HasTimestamps: true, TSVal: tsv, TSEcr: tse}
-}
-
-func sendAt(at time.Duration, s side, seg segInfo) event {
-	t := tClient
-	if s == serverSide {
-		t = tServer
-	}
-	return event{At: at, Side: s, Kind: evSend, Tuple: t, Seg: &seg}
-}
-
-// recvAt is the arrival of seg, sent by the other side, at side s.
-func recvAt(at time.Duration, s side, seg segInfo) event {
-	e := sendAt(at, s, seg)
-	e.Kind = evRecv
-	return e
-}
-
-func stateAt(at time.Duration, s side, from, to tcp.State) event {
-	t := tClient
-	if s == serverSide {
-		t = tServer
-	}
-	return event{At: at, Side: s, Kind: evState, Tuple: t, From: from, To: to}
-}
-
-// handshake is a hand-built conversation: the client's first SYN is lost,
-// the retransmission gets through, the server answers, the client ACKs
-// and sends data, and the server drops a stray segment.
-func handshake() []event {
-	const isnC, isnS = 1000, 5000000
-	syn := segInfo{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(777, 0)}
-	syn2 := segInfo{Seq: isnC, Flags: wire.FlagSYN, Window: 65535, Opts: synOpts(1777, 0)}
-	synAck := segInfo{Seq: isnS, Ack: isnC + 1, Flags: wire.FlagSYN | wire.FlagACK, Window: 65535,
-		Opts: synOpts(90010, 1777)}
-	ack := segInfo{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK, Window: 502, Opts: tsOpts(1797, 90010)}
-	data := segInfo{Seq: isnC + 1, Ack: isnS + 1, Flags: wire.FlagACK | wire.FlagPSH, Window: 502,
-		Len: 5, Data: []byte("hello"), Opts: tsOpts(1797, 90010)}
-	stray := segInfo{Seq: 1, Ack: 1, Flags: wire.FlagACK, Window: 9}
-	return []event{
-		{At: 0, Side: clientSide, Kind: evInit, Text: "CLOSED"},
-		{At: 0, Side: serverSide, Kind: evInit, Text: "LISTEN"},
-		{At: 0, Side: clientSide, Kind: evNote, Text: "Dial()"},
-		stateAt(0, clientSide, tcp.Closed, tcp.SynSent),
-		sendAt(0, clientSide, syn),
-		sendAt(1000*msec, clientSide, syn2),
-		recvAt(1010*msec, serverSide, syn2),
-		stateAt(1010*msec, serverSide, tcp.Listen, tcp.SynReceived),
-		sendAt(1010*msec, serverSide, synAck),
-		recvAt(1020*msec, clientSide, synAck),
-		stateAt(1020*msec, clientSide, tcp.SynSent, tcp.Established),
-		sendAt(1020*msec, clientSide, ack),
-		sendAt(1020*msec, clientSide, data),
-		recvAt(1030*msec, serverSide, ack),
-		recvAt(1030*msec, serverSide, data),
-		stateAt(1030*msec, serverSide, tcp.SynReceived, tcp.Established),
-		{At: 1030 * msec, Side: serverSide, Kind: evDrop, Tuple: tServer, Seg: &stray, Reason: tcp.DropOutOfWindow},
-	}
-}
-
-// Column positions of an uncoloured line.
-const (
-	leftLife  = timeWidth + 1 + colWidth + 1
-	rightLife = leftLife + 1 + midWidth
-)
-
-func runesOf(s string) []rune { return []rune(s) }
-
-func leftCol(line string) string {
-	r := runesOf(line)
-	if len(r) < leftLife {
-		return ""
-	}
-	return strings.TrimSpace(string(r[timeWidth+1 : leftLife]))
-}
-
-func midCol(line string) string {
-	r := runesOf(line)
-	if len(r) <= rightLife {
-		return ""
-	}
-	return string(r[leftLife+1 : rightLife])
-}
-
-func rightCol(line string) string {
-	r := runesOf(line)
-	if len(r) <= rightLife+1 {
-		return ""
-	}
-	return strings.TrimSpace(string(r[rightLife+1:]))
-}
-
-func timeCol(line string) string {
-	r := runesOf(line)
-	return strings.TrimSpace(string(r[:min(len(r), timeWidth)]))
-}
-
-// findLine returns the index of the first line at or after from containing s.
-func findLine(t *testing.T, lines []string, from int, s string) int {
+// demoCapture runs the demo with --pcap and returns the capture's path.
+func demoCapture(t *testing.T, cfg demoConfig) string {
 	t.Helper()
-	for i := from; i < len(lines); i++ {
-		if strings.Contains(lines[i], s) {
-			return i
-		}
-	}
-	t.Fatalf("no line after %d contains %q in\n%s", from, s, strings.Join(lines, "\n"))
-	return -1
+	cfg.Pcap = filepath.Join(t.TempDir(), "demo.pcap")
+	demoRun(t, cfg)
+	return cfg.Pcap
 }
 
-func TestLadderRendersHandshake(t *testing.T) {
-	lines := renderLadder(handshake(), ladderStyle{})
-	out := strings.Join(lines, "\n")
-	t.Logf("\n%s", out)
-	for i, l := range lines {
-		if n := utf8.RuneCountInString(l); n > lineWidth {
-			t.Errorf("line %d is %d columns wide: %q", i, n, l)
-		}
-		if strings.Contains(l, "\x1b") {
-			t.Errorf("line %d has ANSI escapes without Color", i)
-		}
-	}
+func runLadder(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := ladderCommand(args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
 
-	findLine(t, lines, 0, "ISN client 1000, server 5000000")
-	head := findLine(t, lines, 0, "client 192.0.2.1:40000")
-	if !strings.Contains(lines[head], "server 192.0.2.2:7") {
-		t.Errorf("heading %q lacks the server", lines[head])
+// The demo's own capture, drawn by `threeway ladder`: an in-memory
+// capture via link.PcapWriter, made by the test.
+func TestLadderCommandOfDemoCapture(t *testing.T) {
+	path := demoCapture(t, demoConfig{Seed: 1, Loss: 0.3})
+	list, _, err := runLadder(t, path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.HasPrefix(strings.TrimSpace(lines[head]), "ms") {
-		t.Errorf("heading %q lacks the time column", lines[head])
+	if !strings.Contains(list, "1 TCP connection;") || !strings.Contains(list, "192.0.2.1:56461  192.0.2.2:7") {
+		t.Errorf("listing:\n%s", list)
 	}
-
-	// Both starting states share the first row.
-	i := findLine(t, lines, head, "CLOSED")
-	if leftCol(lines[i]) != "CLOSED" || rightCol(lines[i]) != "LISTEN" || timeCol(lines[i]) != "0" {
-		t.Errorf("first row %q: want CLOSED | LISTEN at 0", lines[i])
+	out, _, err := runLadder(t, path, "--conn", "0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	i = findLine(t, lines, i, "CLOSED → SYN-SENT")
-	if leftCol(lines[i]) != "CLOSED → SYN-SENT" {
-		t.Errorf("client state not in the client's column: %q", lines[i])
-	}
-
-	// The lost SYN: left to right, ending in X (lost), options below.
-	i = findLine(t, lines, i, "S seq 0 win 65535 len 0")
-	m := midCol(lines[i])
-	if !strings.HasPrefix(m, "──") || !strings.Contains(m, "─X (lost)") || strings.Contains(m, ">") {
-		t.Errorf("lost SYN arrow = %q", m)
-	}
-	if !strings.Contains(lines[i+1], "<mss 1460,sackOK,TS val 0 ecr 0,nop,wscale 7>") {
-		t.Errorf("SYN options line = %q", lines[i+1])
-	}
-	gap := findLine(t, lines, i, "⋯ 1000 ms ⋯")
-	if !strings.Contains(lines[gap], "┆") {
-		t.Errorf("gap row %q has no dotted lifelines", lines[gap])
-	}
-
-	// The retransmitted SYN arrives: a full arrow, marked on the client.
-	i = findLine(t, lines, gap, "S seq 0 win 65535 len 0")
-	m = midCol(lines[i])
-	if !strings.HasSuffix(m, "──>") || strings.Contains(m, "lost") {
-		t.Errorf("retransmitted SYN arrow = %q", m)
-	}
-	if leftCol(lines[i]) != "retransmission" || timeCol(lines[i]) != "1000" {
-		t.Errorf("retransmitted SYN row = %q", lines[i])
-	}
-	if !strings.Contains(strings.Join(lines[i+1:i+3], " "), "TS val 1000 ecr 0") {
-		t.Errorf("retransmitted SYN's timestamp not relative: %q", lines[i+1:i+3])
-	}
-
-	// The server's side at 1010.
-	i = findLine(t, lines, i, "LISTEN → SYN-RECEIVED")
-	if rightCol(lines[i]) != "LISTEN → SYN-RECEIVED" || leftCol(lines[i]) != "" || timeCol(lines[i]) != "1010" {
-		t.Errorf("server state row = %q", lines[i])
-	}
-	i = findLine(t, lines, i, "S. seq 0 ack 1 win 65535 len 0")
-	m = midCol(lines[i])
-	if !strings.HasPrefix(m, "<──") || !strings.HasSuffix(m, "─") || strings.Contains(m, "lost") {
-		t.Errorf("SYN-ACK arrow = %q", m)
-	}
-	if rightCol(lines[i]) != "" {
-		t.Errorf("SYN-ACK marked %q", rightCol(lines[i]))
-	}
-	if !strings.Contains(strings.Join(lines[i+1:i+3], " "), "TS val 1010 ecr 1000") {
-		t.Errorf("SYN-ACK options: %q", lines[i+1:i+3])
-	}
-
-	i = findLine(t, lines, i, "SYN-SENT → ESTABLISHED")
-	if leftCol(lines[i]) != "SYN-SENT → ESTABLISHED" || timeCol(lines[i]) != "1020" {
-		t.Errorf("client established row = %q", lines[i])
-	}
-	i = findLine(t, lines, i, ". seq 1 ack 1 win 502 len 0")
-	if !strings.HasSuffix(midCol(lines[i]), ">") || timeCol(lines[i]) != "" {
-		t.Errorf("ACK row = %q", lines[i])
-	}
-	if !strings.Contains(lines[i+1], "<nop,nop,TS val 1020 ecr 1010>") {
-		t.Errorf("ACK options = %q", lines[i+1])
-	}
-	i = findLine(t, lines, i, "P. seq 1:6 ack 1 win 502 len 5")
-	if !strings.Contains(lines[i+2], `"hello"`) {
-		t.Errorf("payload line = %q", lines[i+2])
-	}
-	i = findLine(t, lines, i, "SYN-RECEIVED → ESTABLISHED")
-	if rightCol(lines[i]) != "SYN-RECEIVED → ESTABLISHED" {
-		t.Errorf("server established row = %q", lines[i])
-	}
-	i = findLine(t, lines, i, "drop .: OutOfWindow")
-	if rightCol(lines[i]) != "drop .: OutOfWindow" {
-		t.Errorf("drop row = %q", lines[i])
+	// The header names the temporary file; the golden file does not.
+	golden(t, "ladder-demo-loss.golden", []byte(out))
+	byTuple, _, err := runLadder(t, "--conn", "192.0.2.2:7,192.0.2.1:56461", path)
+	if err != nil || byTuple != out {
+		t.Errorf("--conn by tuple (reversed) gave a different ladder (%v)", err)
 	}
 }
 
-func TestLadderServerLossAndColour(t *testing.T) {
-	evs := handshake()
-	// Take away the client's receipt of the SYN-ACK: now it was lost.
-	for i := range evs {
-		if evs[i].Kind == evRecv && evs[i].Side == clientSide {
-			evs = append(evs[:i], evs[i+1:]...)
-			break
-		}
+// pcapng and Linux cooked (SLL2) versions of a capture, written by the
+// test's own encoders, draw the same ladder as the pcap.
+func TestLadderCommandPcapngAndCooked(t *testing.T) {
+	path := demoCapture(t, demoConfig{Seed: 1})
+	want, _, err := runLadder(t, path, "--conn", "0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	lines := renderLadder(evs, ladderStyle{})
-	i := findLine(t, lines, 0, "S. seq 0 ack 1")
-	m := midCol(lines[i])
-	if !strings.Contains(m, "(lost) X─") || strings.Contains(m, "<") {
-		t.Errorf("lost SYN-ACK arrow = %q", m)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	colour := renderLadder(evs, ladderStyle{Color: true})
-	if len(colour) != len(lines) {
-		t.Fatalf("colour output has %d lines, plain %d", len(colour), len(lines))
+	pkts, err := capture.ReadAll(b)
+	if err != nil {
+		t.Fatal(err)
 	}
-	joined := strings.Join(colour, "\n")
-	if !strings.Contains(joined, "\x1b[") {
-		t.Error("no ANSI escapes with Color")
-	}
-	// Stripped of escapes, the coloured diagram is the plain one.
-	if got := stripANSI(joined); got != strings.Join(lines, "\n") {
-		t.Errorf("coloured diagram differs from plain:\n%s", got)
-	}
-}
-
-func stripANSI(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b {
-			for i < len(s) && s[i] != 'm' {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func TestSortEvents(t *testing.T) {
-	evs := []event{
-		{At: 10, Side: serverSide, Kind: evNote, Text: "s1"},
-		{At: 10, Side: clientSide, Kind: evNote, Text: "c1"},
-		{At: 10, Side: serverSide, Kind: evNote, Text: "s2"},
-		{At: 0, Side: serverSide, Kind: evNote, Text: "s0"},
-		{At: 0, Side: serverSide, Kind: evInit, Text: "init-s"},
-		{At: 10, Side: clientSide, Kind: evNote, Text: "c2"},
-	}
-	sortEvents(evs)
-	var got []string
-	for _, e := range evs {
-		got = append(got, e.Text)
-	}
-	if want := "init-s s0 c1 c2 s1 s2"; strings.Join(got, " ") != want {
-		t.Errorf("order = %v, want %s", got, want)
-	}
-}
-
-func TestAllClosed(t *testing.T) {
-	evs := []event{
-		stateAt(0, clientSide, tcp.Closed, tcp.SynSent),
-		stateAt(10, serverSide, tcp.Listen, tcp.SynReceived),
-	}
-	if allClosed(evs) {
-		t.Error("open connections reported closed")
-	}
-	evs = append(evs, stateAt(20, clientSide, tcp.SynSent, tcp.Closed))
-	if allClosed(evs) {
-		t.Error("server's connection still open")
-	}
-	evs = append(evs, stateAt(30, serverSide, tcp.SynReceived, tcp.Closed))
-	if !allClosed(evs) {
-		t.Error("all closed not seen")
-	}
-	if allClosed(nil) {
-		t.Error("nothing opened counts as closed")
-	}
-}
-
-func TestOptionsFormat(t *testing.T) {
-	n := &numbering{isn: map[connKey]uint32{}, tsBase: map[connKey]uint32{}}
-	k := connKey{clientSide, tClient}
-	n.isn[peer(k)] = 100
-	s := &segInfo{Opts: wire.Options{HasTimestamps: true, TSVal: 7, TSEcr: 9, NumSACK: 2}}
-	s.Opts.SACK[0] = wire.SACKBlock{Start: 111, End: 121}
-	s.Opts.SACK[1] = wire.SACKBlock{Start: 131, End: 141}
-	want := "<nop,nop,TS val 7 ecr 9,nop,nop,sack 2 {11:21}{31:41}>"
-	if got := n.options(k, s); got != want {
-		t.Errorf("options = %q, want %q", got, want)
-	}
-	if got := n.options(k, &segInfo{}); got != "" {
-		t.Errorf("no options = %q", got)
-	}
-}
-
-func TestWrap(t *testing.T) {
-	o := "<mss 1460,sackOK,TS val 1010 ecr 0,nop,wscale 7>"
-	got := balancedWrap(o, 46, ",")
-	if len(got) != 2 || strings.Join(got, "") != o {
-		t.Fatalf("balancedWrap = %q", got)
-	}
-	for _, l := range got {
-		if utf8.RuneCountInString(l) > 46 {
-			t.Errorf("line %q too long", l)
-		}
-	}
-	if got := wrap("drop F.: ChallengeAckRateLimited", colWidth, " "); len(got) != 2 ||
-		got[0] != "drop F.:" || got[1] != "ChallengeAckRateLimited" {
-		t.Errorf("wrap = %q", got)
-	}
-	if got := wrap(strings.Repeat("x", 30), 26, " "); len(got) != 2 || len(got[0]) != 26 {
-		t.Errorf("wrap of a long word = %q", got)
-	}
-}
-
-func TestTimeLabel(t *testing.T) {
-	if got := timeLabel(99999 * msec); got != "99999" {
-		t.Errorf("timeLabel(99999 msec) = %q", got)
-	}
-	if got := timeLabel(123456 * msec); got != "123s" {
-		t.Errorf("timeLabel(123456 msec) = %q", got)
-	}
-}
-
-func TestFormatMS(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0", 10 * msec: "10", 2060 * msec: "2060", 1500 * time.Microsecond: "1.5",
+	for name, enc := range map[string]func([]capture.Packet) []byte{
+		"pcapng-ns.pcapng": func(p []capture.Packet) []byte { return testPcapng(p, nil) },
+		"sll2.pcapng":      func(p []capture.Packet) []byte { return testPcapng(p, sll2Frame) },
+		"sll.pcap":         testSLLPcap,
 	} {
-		if got := formatMS(d); got != want {
-			t.Errorf("formatMS(%v) = %q, want %q", d, got, want)
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), name)
+			if err := os.WriteFile(f, enc(pkts), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := runLadder(t, f, "--conn", "0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s draws differently:\n%s\nwant\n%s", name, got, want)
+			}
+		})
+	}
+}
+
+// testPcapng writes packets as pcapng, big-endian, nanosecond
+// timestamps, each frame passed through frame (nil: raw IP).
+func testPcapng(pkts []capture.Packet, frame func([]byte) []byte) []byte {
+	be := binary.BigEndian
+	var out []byte
+	block := func(typ uint32, body []byte) {
+		for len(body)%4 != 0 {
+			body = append(body, 0)
+		}
+		out = be.AppendUint32(out, typ)
+		out = be.AppendUint32(out, uint32(len(body)+12))
+		out = append(out, body...)
+		out = be.AppendUint32(out, uint32(len(body)+12))
+	}
+	shb := be.AppendUint32(nil, 0x1a2b3c4d)
+	shb = be.AppendUint16(shb, 1)
+	shb = be.AppendUint16(shb, 0)
+	block(0x0a0d0d0a, be.AppendUint64(shb, ^uint64(0)))
+	lt := uint16(101)
+	if frame != nil {
+		lt = 276
+	}
+	idb := be.AppendUint16(nil, lt)
+	idb = be.AppendUint16(idb, 0)
+	idb = be.AppendUint32(idb, 0)
+	idb = be.AppendUint16(idb, 9) // if_tsresol: nanoseconds
+	idb = be.AppendUint16(idb, 1)
+	idb = append(idb, 9, 0, 0, 0)
+	block(1, be.AppendUint32(idb, 0))
+	for _, p := range pkts {
+		d := p.Data
+		if frame != nil {
+			d = frame(d)
+		}
+		ts := uint64(p.Time.UnixNano())
+		epb := be.AppendUint32(nil, 0)
+		epb = be.AppendUint32(epb, uint32(ts>>32))
+		epb = be.AppendUint32(epb, uint32(ts))
+		epb = be.AppendUint32(epb, uint32(len(d)))
+		epb = be.AppendUint32(epb, uint32(len(d)))
+		block(6, append(epb, d...))
+	}
+	return out
+}
+
+func etherType(ip []byte) uint16 {
+	if ip[0]>>4 == 6 {
+		return 0x86dd
+	}
+	return 0x0800
+}
+
+func sll2Frame(ip []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, etherType(ip))
+	b = append(b, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0)
+	return append(b, ip...)
+}
+
+// testSLLPcap writes packets as a little-endian microsecond pcap of
+// LINKTYPE_LINUX_SLL frames, as "tcpdump -i any" did before SLL2.
+func testSLLPcap(pkts []capture.Packet) []byte {
+	le := binary.LittleEndian
+	out := le.AppendUint32(nil, 0xa1b2c3d4)
+	out = le.AppendUint16(out, 2)
+	out = le.AppendUint16(out, 4)
+	out = append(out, make([]byte, 8)...)
+	out = le.AppendUint32(out, 262144)
+	out = le.AppendUint32(out, 113)
+	for _, p := range pkts {
+		f := append([]byte{0, 4, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0}, byte(etherType(p.Data)>>8), byte(etherType(p.Data)))
+		f = append(f, p.Data...)
+		out = le.AppendUint32(out, uint32(p.Time.Unix()))
+		out = le.AppendUint32(out, uint32(p.Time.Nanosecond()/1000))
+		out = le.AppendUint32(out, uint32(len(f)))
+		out = le.AppendUint32(out, uint32(len(f)))
+		out = append(out, f...)
+	}
+	return out
+}
+
+func TestLadderCommandErrors(t *testing.T) {
+	var flagOut bytes.Buffer
+	flagOutput = &flagOut
+	defer func() { flagOutput = os.Stderr }()
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pcap")
+	os.WriteFile(junk, []byte("this is not a capture at all"), 0o644)
+	if _, _, err := runLadder(t, junk); err == nil || !strings.Contains(err.Error(), "not a pcap or pcapng capture") {
+		t.Errorf("junk: %v", err)
+	}
+	path := demoCapture(t, demoConfig{Seed: 1})
+	b, _ := os.ReadFile(path)
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, b[:len(b)-7], 0o644)
+	out, stderr, err := runLadder(t, cut, "--conn", "0")
+	if err != nil || !strings.Contains(stderr, "capture ends in the middle of a record") || !strings.Contains(out, "S seq 0") {
+		t.Errorf("cut capture: err %v, stderr %q", err, stderr)
+	}
+	for _, tc := range []struct{ conn, msg string }{
+		{"3", "has 1 connection(s)"},
+		{"192.0.2.9:1,192.0.2.2:7", "no such connection"},
+		{"bogus", "want an index or two endpoints"},
+		{"1.2.3.4:5,x", "--conn"},
+	} {
+		if _, _, err := runLadder(t, path, "--conn", tc.conn); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("--conn %s: %v, want %q", tc.conn, err, tc.msg)
+		}
+	}
+	if _, _, err := runLadder(t); err != errUsage {
+		t.Errorf("no file: %v", err)
+	}
+	if _, _, err := runLadder(t, path, path); err != errUsage {
+		t.Errorf("two files: %v", err)
+	}
+	if _, _, err := runLadder(t, filepath.Join(dir, "missing.pcap")); err == nil {
+		t.Error("missing file: no error")
+	}
+}
+
+func TestLadderCommandIPv6(t *testing.T) {
+	path := demoCapture(t, demoConfig{Seed: 1, IPv6: true})
+	out, _, err := runLadder(t, path, "--conn", "0")
+	if err != nil {
+		list, _, _ := runLadder(t, path)
+		t.Fatalf("%v\n%s", err, list)
+	}
+	for _, s := range []string{"client [2001:db8::1]:", "server [2001:db8::2]:7", "mss 1440", "LAST-ACK → CLOSED"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("IPv6 ladder lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestLadderFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		on   bool
+		port uint16
+		bad  bool
+	}{
+		{nil, false, 0, false},
+		{[]string{"--ladder"}, true, 0, false},
+		{[]string{"--ladder=all"}, true, 0, false},
+		{[]string{"--ladder=8080"}, true, 8080, false},
+		{[]string{"--ladder=0"}, false, 0, true},
+		{[]string{"--ladder=http"}, false, 0, true},
+	} {
+		fs := newFlagSet("t", "t")
+		fs.SetOutput(io.Discard)
+		var f ladderFlag
+		f.register(fs)
+		err := fs.Parse(tc.args)
+		if (err != nil) != tc.bad || !tc.bad && (f.on != tc.on || f.port != tc.port) {
+			t.Errorf("%v: on %v port %d err %v", tc.args, f.on, f.port, err)
+		}
+		if !tc.bad && (f.tracer(io.Discard) != nil) != tc.on {
+			t.Errorf("%v: tracer presence wrong", tc.args)
 		}
 	}
 }

@@ -39,6 +39,8 @@ type tunFlags struct {
 	addrs prefixList
 	pcap  string
 	mtu   int
+	// tracer, if set before stack, hears the stack (--ladder).
+	tracer threeway.Tracer
 }
 
 func (f *tunFlags) register(fs *flag.FlagSet) {
@@ -50,12 +52,12 @@ func (f *tunFlags) register(fs *flag.FlagSet) {
 
 // stack opens the TUN device and starts a stack on it; see tunStack.
 func (f *tunFlags) stack() (*threeway.Stack, func(), error) {
-	return tunStack(f.dev, f.mtu, f.addrs, f.pcap)
+	return tunStack(f.dev, f.mtu, f.addrs, f.pcap, f.tracer)
 }
 
 // tunStack opens a TUN device and starts a stack on it, optionally
 // capturing every packet to a pcap file. close undoes both.
-func tunStack(dev string, mtu int, addrs prefixList, pcapPath string) (s *threeway.Stack, closeAll func(), err error) {
+func tunStack(dev string, mtu int, addrs prefixList, pcapPath string, tracer threeway.Tracer) (s *threeway.Stack, closeAll func(), err error) {
 	if dev == "" {
 		return nil, nil, fmt.Errorf("--tun is required")
 	}
@@ -82,7 +84,7 @@ func tunStack(dev string, mtu int, addrs prefixList, pcapPath string) (s *threew
 		}
 		l = link.Capture(d, w, clock.Real)
 	}
-	s, err = threeway.New(threeway.Options{Link: l, Addrs: addrs})
+	s, err = threeway.New(threeway.Options{Link: l, Addrs: addrs, Tracer: tracer})
 	if err != nil {
 		l.Close()
 		if pcapFile != nil {

@@ -22,9 +22,11 @@ func init() {
 }
 
 func runServe(args []string) error {
-	fs := newFlagSet("serve", "serve --tun NAME --addr CIDR [--addr CIDR ...] --listen :PORT --app echo|discard|http [--pcap FILE]")
+	fs := newFlagSet("serve", "serve --tun NAME --addr CIDR [--addr CIDR ...] --listen :PORT --app echo|discard|http [--pcap FILE] [--ladder[=PORT]]")
 	var tf tunFlags
 	tf.register(fs)
+	var lad ladderFlag
+	lad.register(fs)
 	listen := fs.String("listen", ":80", "address to listen on")
 	app := fs.String("app", "echo", "echo, discard or http")
 	if err := parseFlags(fs, args); err != nil {
@@ -34,6 +36,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	tf.tracer = lad.tracer(os.Stderr)
 	s, closeAll, err := tf.stack()
 	if err != nil {
 		return err

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run with -update if the change is intended):\n%s", path, got)
+	}
+}
+
+// The demo's output is a function of its flags: these were taken before
+// the ladder moved into its own package and must not change with it.
+func TestDemoGolden(t *testing.T) {
+	for name, cfg := range map[string]demoConfig{
+		"demo-seed1.golden":              {Seed: 1},
+		"demo-seed1-loss0.3.golden":      {Seed: 1, Loss: 0.3},
+		"demo-seed2-simultaneous.golden": {Seed: 2, Simultaneous: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, _ := demoRun(t, cfg)
+			golden(t, name, []byte(out))
+		})
+	}
+}
