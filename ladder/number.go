@@ -137,11 +137,23 @@ func formatOptions(b []byte, sack func(uint32) uint32, ts func(val, ecr uint32) 
 		case kind == 30:
 			parts = append(parts, "mptcp")
 		case kind == 34:
-			parts = append(parts, "tfo")
+			parts = append(parts, fastOpenOption("tfo", body))
+		case kind == 254 && len(body) >= 2 && be.Uint16(body) == 0xf989:
+			// RFC 6994's experimental form of Fast Open (RFC 7413).
+			parts = append(parts, fastOpenOption("tfo-exp", body[2:]))
 		default:
 			parts = append(parts, fmt.Sprintf("opt-%d", kind))
 		}
 		i += int(b[i+1])
 	}
 	return parts
+}
+
+// fastOpenOption names a Fast Open option as tcpdump does: a cookie
+// request (RFC 7413 §4.1.1, no cookie) or the cookie in hex.
+func fastOpenOption(name string, cookie []byte) string {
+	if len(cookie) == 0 {
+		return name + " cookiereq"
+	}
+	return fmt.Sprintf("%s cookie %x", name, cookie)
 }

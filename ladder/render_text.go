@@ -284,8 +284,16 @@ func Render(evs []Event, st Style) []string {
 		for _, k := range d.num.order {
 			isns = append(isns, fmt.Sprintf("%s %d", d.st.Names[k.side], d.num.isn[k]))
 		}
-		lines = append(lines, paint(d.st.Color, sgrDim,
-			"ISN "+strings.Join(isns, ", ")+": seq and ack below are relative to these;"))
+		if len(isns) <= 2 {
+			lines = append(lines, paint(d.st.Color, sgrDim,
+				"ISN "+strings.Join(isns, ", ")+": seq and ack below are relative to these;"))
+		} else {
+			// Several connections: one line of ISNs for each.
+			for i := 0; i < len(isns); i += 2 {
+				lines = append(lines, paint(d.st.Color, sgrDim, "ISN "+strings.Join(isns[i:min(i+2, len(isns))], ", ")+","))
+			}
+			lines = append(lines, paint(d.st.Color, sgrDim, "in the order the connections open: seq and ack below are relative to these;"))
+		}
 		if len(d.num.tsBase) > 0 {
 			lines = append(lines, paint(d.st.Color, sgrDim,
 				"TS val and ecr count each sender's milliseconds, its random offset removed."))

@@ -19,7 +19,7 @@ func init() {
 	}
 }
 
-const demoSynopsis = "demo [--loss P] [--seed N] [--simultaneous] [--pcap FILE] [--ipv6] [--no-color]"
+const demoSynopsis = "demo [--loss P] [--seed N] [--simultaneous | --fastopen] [--pcap FILE] [--ipv6] [--no-color]"
 
 // The demo's fixed parameters.
 const (
@@ -45,6 +45,7 @@ type demoConfig struct {
 	Loss         float64
 	Seed         uint64
 	Simultaneous bool
+	FastOpen     bool
 	IPv6         bool
 	Pcap         string
 	Color        bool
@@ -59,6 +60,8 @@ func demoCommand(args []string, stdout io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed `N` for the link's random choices and the stacks' secrets")
 	fs.BoolVar(&cfg.Simultaneous, "simultaneous", false,
 		"no listener: both hosts dial each other at once (simultaneous open, RFC 9293 §3.5)")
+	fs.BoolVar(&cfg.FastOpen, "fastopen", false,
+		"TCP Fast Open (RFC 7413): a first connection fetches a cookie, a second carries its message in the SYN")
 	fs.StringVar(&cfg.Pcap, "pcap", "", "write the client's packets to pcap `FILE`")
 	fs.BoolVar(&cfg.IPv6, "ipv6", false, "use 2001:db8::1 and 2001:db8::2 instead of 192.0.2.1 and 192.0.2.2")
 	noColor := fs.Bool("no-color", false, "no ANSI colours (also off when stdout is not a terminal or NO_COLOR is set)")
@@ -69,6 +72,9 @@ func demoCommand(args []string, stdout io.Writer) error {
 		fmt.Fprintf(fs.Output(), "threeway demo: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return errUsage
+	}
+	if cfg.Simultaneous && cfg.FastOpen {
+		return fmt.Errorf("demo: --simultaneous and --fastopen are different conversations; pick one")
 	}
 	if !(cfg.Loss >= 0 && cfg.Loss <= 0.9) {
 		return fmt.Errorf("demo: --loss %v is not between 0 and 0.9", cfg.Loss)
@@ -108,9 +114,12 @@ func runDemo(cfg demoConfig, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
 	defer cancel()
 	var runErr error
-	if cfg.Simultaneous {
+	switch {
+	case cfg.Simultaneous:
 		runErr = n.simultaneous(ctx)
-	} else {
+	case cfg.FastOpen:
+		runErr = n.fastOpen(ctx)
+	default:
 		runErr = n.echo(ctx)
 	}
 	if runErr == nil {

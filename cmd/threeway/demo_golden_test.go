@@ -36,6 +36,7 @@ func TestDemoGolden(t *testing.T) {
 		"demo-seed1.golden":              {Seed: 1},
 		"demo-seed1-loss0.3.golden":      {Seed: 1, Loss: 0.3},
 		"demo-seed2-simultaneous.golden": {Seed: 2, Simultaneous: true},
+		"demo-seed1-fastopen.golden":     {Seed: 1, FastOpen: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, _ := demoRun(t, cfg)

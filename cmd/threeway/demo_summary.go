@@ -17,8 +17,11 @@ import (
 func (n *demoNet) writeHeader(w io.Writer) {
 	cfg := n.cfg
 	what := "an echo conversation"
-	if cfg.Simultaneous {
+	switch {
+	case cfg.Simultaneous:
 		what = "a simultaneous open"
+	case cfg.FastOpen:
+		what = "TCP Fast Open, two echoes"
 	}
 	fmt.Fprintf(w, "threeway demo: %s between two stacks over a link with %v delay each way.\n", what, linkDelay)
 	fmt.Fprintf(w, "Time is simulated (ms since start); MSL is %v, so TIME-WAIT lasts %v. Seed %d", demoMSL, 2*demoMSL, cfg.Seed)
@@ -114,6 +117,9 @@ func (n *demoNet) writeSummary(w io.Writer, evs []ladder.Event) {
 	})
 	neg("SACK", func(g *tcp.Negotiated) string { return yes(g.SACK) })
 	neg("timestamps", func(g *tcp.Negotiated) string { return yes(g.Timestamps) })
+	if n.cfg.FastOpen {
+		neg("data in the SYN (Fast Open)", func(g *tcp.Negotiated) string { return yes(g.SynData) })
+	}
 	tw.write(w)
 }
 

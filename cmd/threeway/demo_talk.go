@@ -33,7 +33,7 @@ func (n *demoNet) echo(ctx context.Context) error {
 	}()
 
 	n.gate.start(ladder.Client)
-	err = n.echoClient(ctx, cli)
+	err = n.echoClient(ctx, cli, false)
 	n.gate.stop(ladder.Client)
 	if err != nil {
 		return err
@@ -48,18 +48,26 @@ func (n *demoNet) echo(ctx context.Context) error {
 
 // echoClient connects, sends clientMsg, reads the echo, half-closes,
 // reads the server's FIN and closes. Around each call that may block it
-// tells the gate.
-func (n *demoNet) echoClient(ctx context.Context, st *threeway.Stack) error {
+// tells the gate. With fastOpen the Dial returns at once and the Write
+// rides in the SYN (RFC 7413).
+func (n *demoNet) echoClient(ctx context.Context, st *threeway.Stack, fastOpen bool) error {
 	rec, g := n.rec, &n.gate
-	rec.Note(ladder.Client, "Dial()")
+	if fastOpen {
+		rec.Note(ladder.Client, "Dial() with Fast Open")
+	} else {
+		rec.Note(ladder.Client, "Dial()")
+	}
 	resume := g.wait(ladder.Client)
-	c, err := st.DialTCP(ctx, "tcp", n.hostPort(ladder.Server, echoPort))
+	d := &threeway.Dialer{Stack: st, FastOpen: fastOpen}
+	c, err := d.DialTCP(ctx, "tcp", n.hostPort(ladder.Server, echoPort))
 	resume()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	n.negotiated(ladder.Client, c)
+	if !fastOpen {
+		n.negotiated(ladder.Client, c)
+	}
 
 	rec.Note(ladder.Client, fmt.Sprintf("Write(%d bytes)", len(clientMsg)))
 	if _, err := c.Write([]byte(clientMsg)); err != nil {
@@ -73,6 +81,10 @@ func (n *demoNet) echoClient(ctx context.Context, st *threeway.Stack) error {
 		return fmt.Errorf("reading the echo: %w", err)
 	}
 	rec.Note(ladder.Client, fmt.Sprintf("Read() = %d bytes", len(buf)))
+	if fastOpen {
+		// The handshake is done only now: Dial returned before it.
+		n.negotiated(ladder.Client, c)
+	}
 	if string(buf) != clientMsg {
 		return fmt.Errorf("echo = %q, want %q", buf, clientMsg)
 	}
@@ -127,6 +139,53 @@ func (n *demoNet) echoServer(ctx context.Context, ln *threeway.Listener) error {
 		if err != nil {
 			return fmt.Errorf("echo server: %w", err)
 		}
+	}
+}
+
+// fastOpen is the --fastopen conversation (RFC 7413): the client makes
+// two echo connections to a Fast Open listener. The first SYN asks for a
+// cookie, which the SYN-ACK carries; the second SYN carries the cookie
+// and the message, which the server reads before the handshake completes.
+func (n *demoNet) fastOpen(ctx context.Context) error {
+	cli, srv := n.stacks[ladder.Client], n.stacks[ladder.Server]
+	n.startClock()
+	n.rec.Initial(ladder.Client, "CLOSED")
+	ln, err := srv.ListenTCP("tcp", n.hostPort(ladder.Server, echoPort))
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	ln.SetFastOpen(4)
+	n.rec.Initial(ladder.Server, fmt.Sprintf("LISTEN (port %d, Fast Open)", echoPort))
+
+	srvErr := make(chan error, 1)
+	n.gate.start(ladder.Server)
+	go func() {
+		defer n.gate.stop(ladder.Server)
+		for range 2 {
+			if err := n.echoServer(ctx, ln); err != nil {
+				srvErr <- err
+				return
+			}
+		}
+		srvErr <- nil
+	}()
+
+	n.gate.start(ladder.Client)
+	for range 2 {
+		if err = n.echoClient(ctx, cli, true); err != nil {
+			break
+		}
+	}
+	n.gate.stop(ladder.Client)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-srvErr:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("echo server: %w", ctx.Err())
 	}
 }
 
