@@ -239,4 +239,3 @@ func TestOffloadOffFallsBack(t *testing.T) {
 		t.Errorf("largest packets %d and %d bytes on a plain device with MTU 1500", fromKernel, fromThreeway)
 	}
 }
-

@@ -65,7 +65,7 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 // toward a closed end are dropped.
 type PipeEnd struct {
 	mtu    int
-	maxPkt int // largest packet carried: MTU, or more with offloads
+	maxPkt int        // largest packet carried: MTU, or more with offloads
 	rx     *queue     // packets waiting to be read here
 	tx     *direction // packets written here
 	in     *direction // packets written at the peer
