@@ -11,6 +11,7 @@ import (
 	"github.com/threeway-tcp/threeway/clock"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/link/tun"
+	"github.com/threeway-tcp/threeway/tcp"
 )
 
 // prefixList is a repeatable --addr flag.
@@ -87,7 +88,12 @@ func tunStack(dev string, opts tun.Options, addrs prefixList, pcapPath string) (
 		}
 		l = link.Capture(d, w, clock.Real)
 	}
-	s, err = threeway.New(threeway.Options{Link: l, Addrs: addrs})
+	var cfg tcp.Config
+	if d.Offloads().TSO4 || d.Offloads().TSO6 {
+		// 64 KiB segments: a 256 KiB window would hold only four.
+		cfg.SendBuffer, cfg.RecvBuffer = 1<<20, 1<<20
+	}
+	s, err = threeway.New(threeway.Options{Link: l, Addrs: addrs, TCP: cfg})
 	if err != nil {
 		l.Close()
 		if pcapFile != nil {
