@@ -111,6 +111,10 @@ func OpenOptions(name string, opts Options) (*Device, error) {
 	var off link.Offloads
 	if vnet {
 		off = negotiateOffloads(fd)
+	} else {
+		// A persistent device keeps the offloads an earlier owner set:
+		// without a header to describe them, they must be off.
+		syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), tunSetOffload, 0)
 	}
 	mtu := opts.MTU
 	if mtu <= 0 {
