@@ -239,3 +239,17 @@ func TestOffloadLinkPacketInfo(t *testing.T) {
 		t.Errorf("%d packets written, want 2 RSTs", len(sl.out))
 	}
 }
+
+// A link whose largest packet is below 64 KiB gets segments that fit it.
+func TestLargeSegmentsFitTheLinksMaxPacket(t *testing.T) {
+	t.Parallel()
+	var ab atomic.Int64
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{MaxPacket: 9000, AtoB: link.Impairments{Drop: largest(&ab)}}})
+	c, s := connected(t, n, "192.0.2.2:9")
+	if err := exchange(c, s, 1, 2<<20, 2, 1000, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	if ab.Load() <= 1500 || ab.Load() > 9000 {
+		t.Errorf("largest packet %d bytes on a link taking 9000", ab.Load())
+	}
+}

@@ -17,6 +17,10 @@ type txBatch struct {
 
 const txBatchSize = 64
 
+// maxHeaders is the most header bytes a TCP packet has: IPv6 (40) and TCP
+// with 40 bytes of options (60).
+const maxHeaders = 100
+
 // init sizes the slots for packets of up to size bytes.
 func (b *txBatch) init(size int) {
 	b.bufs = make([][]byte, txBatchSize)
@@ -31,7 +35,8 @@ func (b *txBatch) init(size int) {
 func (s *Stack) sendOutput() {
 	for i := range s.out.Segs {
 		o := &s.out.Segs[i]
-		if o.SegSize > 0 && len(o.Seg.Payload) > int(o.SegSize) && !s.linkCuts(&o.Tuple) {
+		if o.SegSize > 0 && len(o.Seg.Payload) > int(o.SegSize) &&
+			(!s.linkCuts(&o.Tuple) || len(o.Seg.Payload)+maxHeaders > len(s.tx.bufs[0])) {
 			s.segmentInSoftware(o)
 		} else {
 			s.sendSegment(&o.Tuple, &o.Seg, o.SegSize)

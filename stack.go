@@ -80,8 +80,9 @@ func New(opts Options) (*Stack, error) {
 	cfg.MTU = opts.Link.MTU()
 	olink, offloads := link.OffloadsOf(opts.Link)
 	if cfg.MaxSegment == 0 && (offloads.TSO4 || offloads.TSO6) {
-		// The link cuts large segments: let the core build them.
-		cfg.MaxSegment = 65535
+		// The link cuts large segments: let the core build them, as
+		// large as the link takes with room for the IP and TCP headers.
+		cfg.MaxSegment = offloads.MaxPacket - maxHeaders
 	}
 	s := &Stack{
 		clk:       clk,
