@@ -182,9 +182,9 @@ func (l *scriptLink) Close() error {
 	return nil
 }
 
-// synTo builds a SYN from 192.0.2.1:1000 to 192.0.2.2:port with a
+// offloadTestSyn builds a SYN from 192.0.2.1:1000 to 192.0.2.2:port with a
 // checksum that is right, or wrong.
-func synTo(port uint16, goodChecksum bool) []byte {
+func offloadTestSyn(port uint16, goodChecksum bool) []byte {
 	src, dst := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	o := wire.Options{HasMSS: true, MSS: 1460}
 	tcpLen := wire.TCPSegmentLen(&o, 0)
@@ -206,7 +206,7 @@ func synTo(port uint16, goodChecksum bool) []byte {
 // link vouches nothing for is still checked.
 func TestOffloadLinkPacketInfo(t *testing.T) {
 	sl := &scriptLink{done: make(chan struct{}),
-		pkts: [][]byte{synTo(80, true), synTo(81, false), synTo(82, false), synTo(83, false)},
+		pkts: [][]byte{offloadTestSyn(80, true), offloadTestSyn(81, false), offloadTestSyn(82, false), offloadTestSyn(83, false)},
 		info: []link.PacketInfo{
 			{Err: wire.ErrVirtioGSOSize},
 			{PartialChecksum: true},
