@@ -29,6 +29,11 @@ type Config struct {
 	// FastOpenConnectDelay is how long a Fast Open connect's SYN waits
 	// for the first write before it goes without data.
 	FastOpenConnectDelay time.Duration
+	// MaxSegment is the most payload the core puts in one outgoing
+	// segment when the link cuts large segments into MSS-sized ones
+	// (segmentation offload; OutSegment.SegSize); 0 or less than the MSS
+	// means one MSS, as without offload.
+	MaxSegment int
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.

@@ -376,7 +376,19 @@ func (c *Conn) windowUpdateWorthy() bool {
 		return false
 	}
 	step := seqnum.Size(min(c.rcv.limit/2, int(c.advMSS)))
-	return c.rcvAdv.Size(right) >= step
+	if c.rcvAdv.Size(right) < step {
+		return false
+	}
+	// Only once the window the peer sees is at most half the new one
+	// (as Linux's tcp_cleanup_rbuf): while it still has room it keeps
+	// sending, and its data draws ACKs anyway. An update per read (an
+	// application reading a 64 KiB segment 8 KiB at a time) would
+	// cost more than the data.
+	var open seqnum.Size
+	if c.rcvAdv.GreaterThan(c.rcvNxt) {
+		open = c.rcvNxt.Size(c.rcvAdv)
+	}
+	return c.rcvNxt.Size(right) >= 2*open
 }
 
 func (c *Conn) setState(s State) {

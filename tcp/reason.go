@@ -47,6 +47,7 @@ const (
 	DropFastOpenBadCookie   // RFC 7413 §4.2.2: SYN data with an invalid, stale or malformed Fast Open cookie is not acknowledged
 	DropForwardPending      // a segment (a retransmitted SYN, say) for a forward request still pending
 	DropForwardLimit        // a forwarded SYN refused: pending requests at their bound
+	DropBadOffloadHeader    // runtime: the link refused the packet's offload (virtio-net) header
 	numDropReasons
 )
 
@@ -89,6 +90,7 @@ var dropNames = [...]string{
 	DropFastOpenBadCookie:   "FastOpenBadCookie",
 	DropForwardPending:      "ForwardPending",
 	DropForwardLimit:        "ForwardLimit",
+	DropBadOffloadHeader:    "BadOffloadHeader",
 }
 
 func (r DropReason) String() string {
