@@ -15,7 +15,8 @@ func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
 	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
 }
 
-// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6".
+// Dial connects to address ("ip:port") on network "tcp", "tcp4" or
+// "tcp6", or opens a connected UDP socket on "udp", "udp4" or "udp6".
 func (s *Stack) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
 }
@@ -24,6 +25,9 @@ func (s *Stack) Dial(network, address string) (net.Conn, error) {
 // handshake. Errors are *net.OpError wrapping syscall.ECONNREFUSED,
 // syscall.ETIMEDOUT and the like, as package net reports them.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if isUDPNetwork(network) {
+		return s.DialUDP(ctx, network, address)
+	}
 	c, err := s.DialTCP(ctx, network, address)
 	if err != nil {
 		return nil, err

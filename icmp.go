@@ -102,6 +102,9 @@ func (s *Stack) inputICMPv6(now time.Duration, ip wire.IPv6) {
 // from (its IP header and at least 8 bytes of TCP header, RFC 792) and
 // tells it.
 func (s *Stack) icmpToConn(now time.Duration, inv []byte, kind tcp.ICMPKind, mtu int, soft syscall.Errno) {
+	if s.icmpToUDP(inv, kind) {
+		return
+	}
 	var src, dst netip.Addr
 	var th []byte
 	switch wire.IPVersion(inv) {

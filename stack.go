@@ -40,6 +40,7 @@ type Stack struct {
 	closedCh  []*tcp.Conn
 	ipID      uint16
 	icmpLimit icmpLimiter
+	udp       udpTable
 
 	closed    bool
 	done      chan struct{}

@@ -36,6 +36,8 @@ const (
 	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
 	DropUnsupported         // runtime: not TCP, or an IP fragment
 	DropBadCookie           // an ACK to a listener with no valid SYN cookie
+	DropRecvQueueFull       // runtime: a UDP socket's receive queue is full (Linux RcvbufErrors)
+	DropFlowLimit           // runtime: a forwarder already holds its maximum of UDP flows
 	numDropReasons
 )
 
@@ -69,6 +71,8 @@ var dropNames = [...]string{
 	DropNotForUs:            "NotForUs",
 	DropUnsupported:         "Unsupported",
 	DropBadCookie:           "BadCookie",
+	DropRecvQueueFull:       "RecvQueueFull",
+	DropFlowLimit:           "FlowLimit",
 }
 
 func (r DropReason) String() string {
