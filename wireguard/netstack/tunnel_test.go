@@ -40,8 +40,10 @@ type tunnelNet interface {
 
 type threewayNet struct{ *netstack.Net }
 
-func (n threewayNet) listenTCP(a netip.AddrPort) (net.Listener, error)   { return n.ListenTCPAddrPort(a) }
-func (n threewayNet) listenUDP(a netip.AddrPort) (net.PacketConn, error) { return n.ListenUDPAddrPort(a) }
+func (n threewayNet) listenTCP(a netip.AddrPort) (net.Listener, error) { return n.ListenTCPAddrPort(a) }
+func (n threewayNet) listenUDP(a netip.AddrPort) (net.PacketConn, error) {
+	return n.ListenUDPAddrPort(a)
+}
 
 type gvisorNet struct{ *gvnetstack.Net }
 
