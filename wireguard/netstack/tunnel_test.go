@@ -132,3 +132,10 @@ func newTunnel(tb testing.TB, be backend) *tunnel {
 	peer(devB, kA, portA, addrA4, addrA6)
 	return &tunnel{devA: devA, devB: devB, a: netA, b: netB}
 }
+
+// close takes both devices down (their stacks with them) before the
+// test's end.
+func (tn *tunnel) close() {
+	tn.devA.Close()
+	tn.devB.Close()
+}
