@@ -12,6 +12,8 @@ import (
 	"github.com/threeway-tcp/threeway/wire"
 )
 
+var limitedBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
 // udpTable is the stack's UDP demultiplexer, guarded by the stack lock.
 type udpTable struct {
 	socks map[listenKey]*UDPConn // by bound local address and port
@@ -57,7 +59,9 @@ func (s *Stack) inputUDP(now time.Duration, src, dst netip.Addr, b, pkt []byte) 
 		s.udpDrop(tcp.DropMalformed)
 		return
 	}
-	if src.IsMulticast() {
+	if src.IsMulticast() || src == limitedBroadcast {
+		// RFC 1122 §4.1.3.6: a datagram from a broadcast or multicast
+		// source is discarded.
 		s.udpDrop(tcp.DropNotForUs)
 		return
 	}

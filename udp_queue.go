@@ -61,6 +61,3 @@ func (q *udpQueue) pop(p []byte) (n int, from netip.AddrPort, ok bool) {
 	q.n--
 	return n, from, true
 }
-
-// len returns the number of queued datagrams.
-func (q *udpQueue) len() int { return q.n }

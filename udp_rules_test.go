@@ -116,7 +116,8 @@ func TestUDPMalformedDropped(t *testing.T) {
 
 // RFC 1122 §4.1.3.1 and RFC 4443 §3.1: a datagram to a closed port is
 // answered with port unreachable quoting it; RFC 1122 §3.2.2 / RFC 4443
-// §2.4(e): never to a multicast destination or from a multicast source.
+// §2.4(e), RFC 1122 §4.1.3.6: a datagram from a multicast or broadcast
+// source is discarded, unanswered.
 func TestUDPPortUnreachable(t *testing.T) {
 	p := newRawPeer(t)
 	for _, tc := range []struct {
@@ -144,12 +145,18 @@ func TestUDPPortUnreachable(t *testing.T) {
 			t.Fatalf("quoted % x, want % x", m.Body(), pkt)
 		}
 	}
-	mcast := udpPacket(netip.MustParseAddrPort("224.0.0.9:520"), local4, []byte("m"))
-	p.send(mcast)
-	if b := p.tryNext(100 * time.Millisecond); b != nil {
-		t.Fatalf("answered a multicast source: % x", b)
+	for _, src := range []string{"224.0.0.9:520", "255.255.255.255:68", "[ff02::1]:520"} {
+		from := netip.MustParseAddrPort(src)
+		to := local4
+		if !from.Addr().Is4() {
+			to = local6
+		}
+		p.send(udpPacket(from, to, []byte("m")))
+		if b := p.tryNext(100 * time.Millisecond); b != nil {
+			t.Fatalf("answered %s: % x", src, b)
+		}
 	}
-	if st := p.stack.Stats(); st.UDP.NoPorts != 2 || st.Drops[tcp.DropNotForUs] != 1 {
+	if st := p.stack.Stats(); st.UDP.NoPorts != 2 || st.Drops[tcp.DropNotForUs] != 3 {
 		t.Fatalf("stats %+v drops %v", st.UDP, st.DropCounts())
 	}
 }
