@@ -120,3 +120,52 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// BenchmarkHTTPOverTunnelInterleaved alternates one 16 MiB download on
+// each backend per iteration, so that both see the same machine load,
+// and reports each one's MB/s and CPU per MB and threeway's ratios to
+// gVisor (> 1: threeway better).
+func BenchmarkHTTPOverTunnelInterleaved(b *testing.B) {
+	type side struct {
+		get       func()
+		wall, cpu time.Duration
+	}
+	sides := make([]*side, len(backends))
+	for i, be := range backends {
+		tn := newTunnel(b, be)
+		server := netip.AddrPortFrom(addrB4, 80)
+		serveHTTP(b, tn.b, server)
+		c := httpClient(tn.a)
+		defer c.CloseIdleConnections()
+		sd := &side{}
+		sd.get = func() {
+			resp, err := c.Get("http://" + server.String() + "/bulk")
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || n != bulkSize {
+				b.Fatalf("%s: got %d bytes: %v", be.name, n, err)
+			}
+		}
+		sd.get()
+		sides[i] = sd
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, sd := range sides {
+			t0, c0 := time.Now(), cpuTime()
+			sd.get()
+			sd.wall += time.Since(t0)
+			sd.cpu += cpuTime() - c0
+		}
+	}
+	mb := float64(b.N) * bulkSize / 1e6
+	for i, sd := range sides {
+		b.ReportMetric(mb/sd.wall.Seconds(), backends[i].name+"-MB/s")
+		b.ReportMetric(float64(sd.cpu.Milliseconds())/mb, backends[i].name+"-cpu-ms/MB")
+	}
+	b.ReportMetric(sides[1].wall.Seconds()/sides[0].wall.Seconds(), "throughput-ratio")
+	b.ReportMetric(sides[1].cpu.Seconds()/sides[0].cpu.Seconds(), "cpu-ratio")
+}
