@@ -87,24 +87,6 @@ func checkFamily(a netip.Addr, fam int, address string) error {
 	return nil
 }
 
-// sourceFor picks the stack address to use towards dst: one whose prefix
-// contains dst, else the first of dst's family.
-func (s *Stack) sourceFor(dst netip.Addr) (netip.Addr, bool) {
-	var first netip.Addr
-	for _, p := range s.addrs {
-		if p.Addr().Is4() != dst.Is4() {
-			continue
-		}
-		if p.Contains(dst) {
-			return p.Addr(), true
-		}
-		if !first.IsValid() {
-			first = p.Addr()
-		}
-	}
-	return first, first.IsValid()
-}
-
 // Ephemeral ports, like Linux's net.ipv4.ip_local_port_range.
 const (
 	ephemeralLow  = 32768

@@ -21,6 +21,7 @@ type Conn struct {
 	tcb      *tcp.Conn
 	tuple    tcp.Tuple
 	listener *Listener // while unaccepted
+	foreign  bool      // counted in the stack's foreign addresses
 
 	// Stack-lock-guarded bookkeeping.
 	dirty    bool

@@ -15,15 +15,14 @@ func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
 	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
 }
 
-// Dial connects to address ("ip:port") on network "tcp", "tcp4" or
-// "tcp6", or opens a connected UDP socket on "udp", "udp4" or "udp6".
+// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6"
+// (Dialer.Dial with the zero options), or opens a connected UDP socket on
+// "udp", "udp4" or "udp6".
 func (s *Stack) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
 }
 
-// DialContext connects, giving up when ctx is done: cancellation aborts the
-// handshake. Errors are *net.OpError wrapping syscall.ECONNREFUSED,
-// syscall.ETIMEDOUT and the like, as package net reports them.
+// DialContext is Dialer.DialContext with the zero options.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	if isUDPNetwork(network) {
 		return s.DialUDP(ctx, network, address)
@@ -37,21 +36,27 @@ func (s *Stack) DialContext(ctx context.Context, network, address string) (net.C
 
 // DialTCP is DialContext returning the concrete type.
 func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, error) {
-	return s.DialFrom(ctx, network, "", address)
+	return (&Dialer{Stack: s}).DialTCP(ctx, network, address)
 }
 
 // DialFrom is DialTCP from a chosen local address ("ip:port"; an empty
-// host or port 0 lets the stack choose). Two stacks dialing each other
-// from fixed ports at once perform a simultaneous open (RFC 9293 §3.5).
+// host or port 0 lets the stack choose): Dialer with LocalAddr. Two
+// stacks dialing each other from fixed ports at once perform a
+// simultaneous open (RFC 9293 §3.5).
 func (s *Stack) DialFrom(ctx context.Context, network, localAddress, address string) (*Conn, error) {
-	c, err := s.StartDial(network, address, DialOptions{LocalAddress: localAddress})
-	if err != nil {
-		return nil, err
+	d := &Dialer{Stack: s}
+	if localAddress != "" {
+		la, err := parseLocalAddr(localAddress)
+		if err != nil {
+			return nil, dialError(network, address, err)
+		}
+		d.LocalAddr = la
 	}
-	if err := c.awaitEstablished(ctx, network); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return d.DialTCP(ctx, network, address)
+}
+
+func dialError(network, address string, err error) error {
+	return &net.OpError{Op: "dial", Net: network, Err: err}
 }
 
 // awaitEstablished waits for an active open to finish, aborting it if

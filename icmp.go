@@ -47,6 +47,10 @@ func (s *Stack) inputICMPv4(now time.Duration, ip wire.IPv4) {
 		if ip.Dst().IsMulticast() {
 			return
 		}
+		if !s.isLocal(ip.Dst()) {
+			s.forwardEcho(ip.Src(), ip.Dst(), m.RestOfHeader(), m.Body())
+			return
+		}
 		s.sendICMP(ip.Dst(), ip.Src(), wire.ICMPv4EchoReply, 0, m.RestOfHeader(), m.Body())
 	case wire.ICMPv4DestUnreach:
 		switch m.Code() {
@@ -75,6 +79,10 @@ func (s *Stack) inputICMPv6(now time.Duration, ip wire.IPv6) {
 	}
 	switch m.Type() {
 	case wire.ICMPv6EchoRequest:
+		if !s.isLocal(ip.Dst()) {
+			s.forwardEcho(ip.Src(), ip.Dst(), m.RestOfHeader(), m.Body())
+			return
+		}
 		s.sendICMP(ip.Dst(), ip.Src(), wire.ICMPv6EchoReply, 0, m.RestOfHeader(), m.Body())
 	case wire.ICMPv6DestUnreach:
 		switch m.Code() {

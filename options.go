@@ -25,6 +25,15 @@ type Options struct {
 	// port choice. Nil draws a random secret; tests fix it to replay a
 	// conversation exactly.
 	ISNSecret *[16]byte
+	// Routes is the route table (see Route); nil gives a default route
+	// for each family, so any destination is reachable from the stack's
+	// first address of its family. Stack.AddRoute changes it at run time.
+	Routes []Route
+	// Spoofing lets a Dialer connect from a local address the stack
+	// does not own (gVisor's spoofing), as a transparent proxy answering
+	// as the original server must. Replies to such a connection are
+	// accepted while it lives.
+	Spoofing bool
 	// Tracer, if set, sees every segment, state change and drop.
 	Tracer Tracer
 }

@@ -27,7 +27,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			return
 		}
 		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
-		if !s.isLocal(dst) && !(ip.Protocol() == wire.ProtoUDP && s.udpForwarded(dst)) {
+		if !s.accepts(dst) && !(ip.Protocol() == wire.ProtoUDP && s.udpForwarded(dst)) {
 			// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
 			s.dropPacket(tcp.DropNotForUs)
 			return
@@ -54,7 +54,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			return
 		}
 		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
-		if !s.isLocal(dst) && !(ip.NextHeader() == wire.ProtoUDP && s.udpForwarded(dst)) {
+		if !s.accepts(dst) && !(ip.NextHeader() == wire.ProtoUDP && s.udpForwarded(dst)) {
 			s.dropPacket(tcp.DropNotForUs)
 			return
 		}
@@ -77,10 +77,6 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 		}
 	default:
 		s.dropPacket(tcp.DropMalformed)
-		return
-	}
-	if !s.isLocal(dst) {
-		s.dropPacket(tcp.DropNotForUs)
 		return
 	}
 	s.inputTCP(now, src, dst, payload)
@@ -153,13 +149,16 @@ func (s *Stack) inputTCP(now time.Duration, src, dst netip.Addr, b []byte) {
 
 // toListener delivers a segment that matches no connection.
 func (s *Stack) toListener(now time.Duration, t tcp.Tuple, seg *tcp.Segment) {
-	if l := s.findListener(t.LocalAddr, t.LocalPort); l != nil {
+	if l := s.findListener(t.LocalAddr, t.LocalPort); l != nil && s.isLocal(t.LocalAddr) {
 		if child := l.tcb.Input(now, t, seg, &s.out); child != nil {
 			c := s.newConn(child, t)
 			c.listener = l
 			s.conns[t] = c
 			s.markDirty(c)
 		}
+		return
+	}
+	if s.forwardInput(now, t, seg) {
 		return
 	}
 	// RFC 9293 §3.10.7.1: no such connection, answer with a reset.

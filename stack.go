@@ -23,15 +23,18 @@ type Stack struct {
 	epoch     time.Time
 	link      link.Link
 	addrs     []netip.Prefix
+	routes    []Route
 	env       *tcp.Env
 	trace     Tracer
 	rng       *rand.Rand
 
 	conns     map[tcp.Tuple]*Conn
 	listeners map[listenKey]*Listener
-	timers    timerHeap
-	timer     clock.Timer
-	timerAt   time.Duration
+	// transparent: forwarders and connections on addresses not owned.
+	transparent transparentState
+	timers      timerHeap
+	timer       clock.Timer
+	timerAt     time.Duration
 
 	out       tcp.Output
 	dirty     []*Conn
@@ -81,6 +84,7 @@ func New(opts Options) (*Stack, error) {
 		epoch:     clk.Now(),
 		link:      opts.Link,
 		addrs:     append([]netip.Prefix(nil), opts.Addrs...),
+		routes:    append([]Route(nil), opts.Routes...),
 		env:       tcp.NewEnv(cfg, secret),
 		trace:     opts.Tracer,
 		conns:     make(map[tcp.Tuple]*Conn),
@@ -92,6 +96,10 @@ func New(opts Options) (*Stack, error) {
 	copy(seed[:], secret[:])
 	seed[31] = 'p'
 	s.rng = rand.New(rand.NewChaCha8(seed))
+	if opts.Routes == nil {
+		s.routes = append(s.routes, defaultRoutes...)
+	}
+	s.transparent.spoofing = opts.Spoofing
 	s.env.Observer = observer{s}
 	s.hold, _ = clk.(clock.Holder)
 	s.realClock = clk == clock.Real
@@ -105,7 +113,11 @@ func New(opts Options) (*Stack, error) {
 func (s *Stack) Clock() clock.Clock { return s.clk }
 
 // Addrs returns the stack's addresses.
-func (s *Stack) Addrs() []netip.Prefix { return append([]netip.Prefix(nil), s.addrs...) }
+func (s *Stack) Addrs() []netip.Prefix {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]netip.Prefix(nil), s.addrs...)
+}
 
 // now is the stack's time: how long since it started. On the real clock
 // time.Since reads only the monotonic clock, which is cheaper than Now.
@@ -262,6 +274,7 @@ func (s *Stack) handleEvents(now time.Duration, c *Conn) {
 func (s *Stack) retire(c *Conn) {
 	if s.conns[c.tuple] == c {
 		delete(s.conns, c.tuple)
+		s.unrefForeign(c)
 	}
 	s.timers.remove(c)
 	c.listener = nil
@@ -276,7 +289,7 @@ func notify(ch chan struct{}) {
 
 // armTimer makes the stack's single timer fire at the earliest deadline.
 func (s *Stack) armTimer(now time.Duration) {
-	at := s.timers.earliest()
+	at := min(s.timers.earliest(), s.forwardDeadline())
 	if at == s.timerAt || s.closed {
 		return
 	}
@@ -310,6 +323,7 @@ func (s *Stack) onTimer() {
 		}
 		s.markDirty(c)
 	}
+	s.expireForwards(now)
 	s.flushLocked(now)
 }
 

@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 		// Re-executed inside a namespace as the kernel-side peer.
 		os.Exit(runPeer(mode, os.Args[len(os.Args)-1]))
 	}
+	if mode := os.Getenv(forwardPeerEnv); mode != "" {
+		os.Exit(runForwardPeer(mode, os.Args[len(os.Args)-1]))
+	}
 	skipReason = environmentProblem()
 	code := 0
 	if skipReason == "" {
@@ -57,7 +60,7 @@ func environmentProblem() string {
 	return ""
 }
 
-func needEnv(t *testing.T) {
+func needEnv(t testing.TB) {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)

@@ -52,7 +52,7 @@ func newNetns(t *testing.T, sysctls ...string) *netns {
 	return n
 }
 
-func run(t *testing.T, name string, args ...string) string {
+func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {

@@ -13,7 +13,7 @@ var tsharkFast = []string{"-o", "tcp.desegment_tcp_streams:FALSE", "--disable-pr
 
 // checkCapture runs tshark over a capture with TCP checksum validation and
 // fails the test on any malformed packet, expert error or bad checksum.
-func checkCapture(t *testing.T, path string) {
+func checkCapture(t testing.TB, path string) {
 	t.Helper()
 	if st, err := os.Stat(path); err != nil || st.Size() <= 24 {
 		t.Errorf("capture %s missing or empty", path)

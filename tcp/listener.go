@@ -78,11 +78,19 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 		l.drop(t, seg, DropSynQueueFull)
 		return nil
 	}
-	c := newConn(l.env, t, now)
-	c.passive = true
+	c := newPassive(l.env, now, t, seg, out)
 	c.listener = l
+	l.half = append(l.half, c)
+	return c
+}
+
+// newPassive answers a SYN with a child in SYN-RECEIVED whose SYN-ACK is
+// in out (RFC 9293 §3.10.7.2, LISTEN state, third check).
+func newPassive(env *Env, now time.Duration, t Tuple, seg *Segment, out *Output) *Conn {
+	c := newConn(env, t, now)
+	c.passive = true
 	c.state = Listen
-	l.env.Stats.PassiveOpens++
+	env.Stats.PassiveOpens++
 	c.irs = seg.Seq
 	c.rcvNxt = seg.Seq.Add(1)
 	c.rcvAdv = c.rcvNxt // sendSyn moves the window's right edge from here
@@ -93,7 +101,6 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 	c.setState(SynReceived)
 	c.queueSynText(seg)
 	c.sendSyn(now, out)
-	l.half = append(l.half, c)
 	return c
 }
 

@@ -36,6 +36,8 @@ const (
 	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
 	DropUnsupported         // runtime: not TCP, or an IP fragment
 	DropBadCookie           // an ACK to a listener with no valid SYN cookie
+	DropForwardPending      // a segment (a retransmitted SYN, say) for a forward request still pending
+	DropForwardLimit        // a forwarded SYN refused: pending requests at their bound
 	DropRecvQueueFull       // runtime: a UDP socket's receive queue is full (Linux RcvbufErrors)
 	DropFlowLimit           // runtime: a forwarder already holds its maximum of UDP flows
 	numDropReasons
@@ -71,6 +73,8 @@ var dropNames = [...]string{
 	DropNotForUs:            "NotForUs",
 	DropUnsupported:         "Unsupported",
 	DropBadCookie:           "BadCookie",
+	DropForwardPending:      "ForwardPending",
+	DropForwardLimit:        "ForwardLimit",
 	DropRecvQueueFull:       "RecvQueueFull",
 	DropFlowLimit:           "FlowLimit",
 }
