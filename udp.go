@@ -70,11 +70,12 @@ func (s *Stack) inputUDP(now time.Duration, src, dst netip.Addr, b, pkt []byte) 
 		c.deliverLocked(now, from, u.Payload())
 		return
 	}
-	if f := s.udpForwarderFor(dst); f != nil {
-		f.inputLocked(now, from, netip.AddrPortFrom(dst, u.DstPort()), u.Payload())
-		return
-	}
 	if !s.isLocal(dst) {
+		// The stack's own addresses are never forwarded: only others'.
+		if f := s.udpForwarderFor(dst); f != nil {
+			f.inputLocked(now, from, netip.AddrPortFrom(dst, u.DstPort()), u.Payload())
+			return
+		}
 		s.udpDrop(tcp.DropNotForUs)
 		return
 	}
