@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 	"github.com/threeway-tcp/threeway/wire"
 )
@@ -279,4 +280,78 @@ func udpReceiveOne(s *Stack, c *UDPConn, pkt, buf []byte) {
 	if n, _, err := c.ReadFromUDPAddrPort(buf); err != nil || n != 1200 {
 		panic(err)
 	}
+}
+
+// FuzzUDPInput feeds arbitrary packets to a stack with UDP sockets (one
+// connected) and a forwarder: no panic; every UDP datagram to one of the
+// stack's addresses is delivered, answered as a closed port, or counted as
+// an error, exactly one of the three; queues stay within their bounds.
+func FuzzUDPInput(f *testing.F) {
+	f.Add(udpPacket(peer4, local4, []byte("hello")))
+	f.Add(udpPacket(peer6, local6, []byte("hello")))
+	f.Add(udpPacket(peer4, netip.AddrPortFrom(serverAddr.Addr(), 9), nil))
+	f.Add(udpPacket(peer4, netip.MustParseAddrPort("203.0.113.1:53"), []byte("q")))
+	f.Add(icmpPacket(peer4.Addr(), local4.Addr(), wire.ICMPv4DestUnreach, wire.ICMPv4PortUnreach, 0,
+		udpPacket(netip.AddrPortFrom(serverAddr.Addr(), 5000), peer4, []byte("x"))))
+	f.Add(icmpPacket(peer6.Addr(), local6.Addr(), wire.ICMPv6DestUnreach, wire.ICMPv6PortUnreach, 0,
+		udpPacket(netip.AddrPortFrom(server6.Addr(), 5000), peer6, []byte("x"))[:44]))
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		a, b := link.Pipe(link.PipeConfig{})
+		defer a.Close()
+		sec := [16]byte{3}
+		s, err := New(Options{Link: b, Addrs: []netip.Prefix{serverAddr, server6}, ISNSecret: &sec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ln, err := s.ListenUDP("udp", ":7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.SetReadBuffer(3000)
+		conn, err := s.DialUDPFrom(context.Background(), "udp4", "192.0.2.2:5000", peer4.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fwd, err := s.ForwardUDP(UDPForwarderConfig{Prefixes: []netip.Prefix{covered4}, Handler: func(c *UDPConn) { c.Close() }, MaxFlows: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fwd.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		now := s.now()
+		for i := 0; i < 3; i++ {
+			before := s.udp.stats
+			s.inputPacket(now, pkt)
+			after := s.udp.stats
+			got := (after.InDatagrams - before.InDatagrams) + (after.InErrors - before.InErrors) + (after.NoPorts - before.NoPorts)
+			if want := localUDP(s, pkt); want && got != 1 {
+				t.Fatalf("a datagram for the stack counted %d times: %+v -> %+v", got, before, after)
+			}
+		}
+		s.flushLocked(now)
+		for _, c := range []*UDPConn{ln, conn} {
+			if c.q.n > len(c.q.slots) || c.q.n > 1 && c.q.bytes > c.q.maxBytes {
+				t.Fatalf("queue past its bounds: %d datagrams, %d bytes", c.q.n, c.q.bytes)
+			}
+		}
+		if len(fwd.flows) > 2 {
+			t.Fatalf("%d flows, bound 2", len(fwd.flows))
+		}
+	})
+}
+
+// localUDP reports whether pkt is a well-formed, unfragmented IP packet
+// carrying UDP to one of s's addresses.
+func localUDP(s *Stack, pkt []byte) bool {
+	switch wire.IPVersion(pkt) {
+	case 4:
+		ip, err := wire.ParseIPv4(pkt)
+		return err == nil && !ip.IsFragment() && ip.Protocol() == wire.ProtoUDP && s.isLocal(ip.Dst())
+	case 6:
+		ip, err := wire.ParseIPv6(pkt)
+		return err == nil && ip.NextHeader() == wire.ProtoUDP && s.isLocal(ip.Dst())
+	}
+	return false
 }
