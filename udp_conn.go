@@ -38,6 +38,11 @@ type UDPConn struct {
 	closed    atomic.Bool
 }
 
+var (
+	_ net.PacketConn = (*UDPConn)(nil)
+	_ net.Conn       = (*UDPConn)(nil)
+)
+
 func (s *Stack) newUDPConn(network string, local, remote netip.AddrPort) *UDPConn {
 	c := &UDPConn{s: s, network: network, local: local, remote: remote, rwait: make(chan struct{}, 1)}
 	c.q.init(udpQueueBytes)
