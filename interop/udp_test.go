@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -145,6 +146,17 @@ func TestUDPWithKernel(t *testing.T) {
 			srv.WriteTo(buf[:k], from)
 		}
 	}()
+	// netcat (netcat-openbsd, which scripts/test.sh installs) as the
+	// kernel's client: it sends its input as one datagram and prints what
+	// comes back until it has been idle for -w seconds.
+	for _, host := range []string{threeway4, threeway6} {
+		nc := n.cmd("nc", "-u", "-w", "2", host, "7")
+		nc.Stdin = strings.NewReader("hello from nc\n")
+		out, err := nc.Output()
+		if err != nil || string(out) != "hello from nc\n" {
+			t.Errorf("nc -u %s: %q, %v", host, out, err)
+		}
+	}
 	roundTrip(t, "kernel to threeway v4", kernelUDP(t, n, "", threeway4+":7"), 1, 100, 1500-28)
 	roundTrip(t, "kernel to threeway v6", kernelUDP(t, n, "", "["+threeway6+"]:7"), 1, 100, 1500-48)
 
