@@ -355,3 +355,39 @@ func localUDP(s *Stack, pkt []byte) bool {
 	}
 	return false
 }
+
+// BenchmarkUDPSend measures WriteToUDPAddrPort down to the link.
+func BenchmarkUDPSend(b *testing.B) {
+	a, end := link.Pipe(link.PipeConfig{QueueLen: 1 << 20})
+	defer a.Close()
+	s, err := New(Options{Link: end, Addrs: []netip.Prefix{serverAddr, server6}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.ListenUDP("udp", ":7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := make([]byte, 1200)
+	drain := make(chan struct{})
+	go func() {
+		defer close(drain)
+		bufs, sizes := [][]byte{make([]byte, 2048)}, []int{0}
+		for {
+			if _, err := a.ReadPackets(bufs, sizes); err != nil {
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		if _, err := c.WriteToUDPAddrPort(p, peer6); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	a.Close()
+	<-drain
+}
