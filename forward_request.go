@@ -60,9 +60,10 @@ func (r *ForwardRequest) SYNOptions() wire.Options { return r.r.SYN.Options }
 // connected, and Reject resets an established connection.
 func (r *ForwardRequest) Handshaken() bool { return r.conn != nil }
 
-// Context ends when the request is over without a decision: its deadline
-// passed, the client gave up (reset), or the forwarder closed. Use it for
-// the upstream dial, so hung dials do not pile up. context.Cause says why.
+// Context ends when the request is decided or over without a decision:
+// its deadline passed, the client gave up (reset), or the forwarder
+// closed. Use it for an upstream dial made before deciding, so hung dials
+// do not pile up; context.Cause says why it ended.
 func (r *ForwardRequest) Context() context.Context { return r.ctx }
 
 // decide runs f on the request under the stack lock, once.
@@ -74,6 +75,11 @@ func (r *ForwardRequest) decide(f func(now time.Duration) error) error {
 	s.holdClock()
 	defer s.releaseClock()
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		r.cancel(nil)
+		return ErrStackClosed
+	}
 	now := s.now()
 	err := f(now)
 	if c := r.conn; c != nil {

@@ -105,6 +105,7 @@ func (s *Stack) Forward(prefixes []netip.Prefix, handler ForwardHandler, opts Fo
 		<-s.done
 		s.mu.Lock()
 		f.closeLocked(s.now())
+		s.out.Reset() // the link is gone: nothing more is sent
 		s.mu.Unlock()
 	}()
 	return f, nil
@@ -197,6 +198,16 @@ func (s *Stack) forwardInput(now time.Duration, t tcp.Tuple, seg *tcp.Segment) b
 		go f.handle(req)
 	}
 	return true
+}
+
+// takesNewSYN reports whether a SYN on t that matched no connection
+// would be taken, by a listener on an owned address or by a forwarder: a
+// TIME-WAIT connection on t may then give way to it (RFC 9293 §3.10.7.4).
+func (s *Stack) takesNewSYN(t tcp.Tuple) bool {
+	if l := s.findListener(t.LocalAddr, t.LocalPort); l != nil && s.isLocal(t.LocalAddr) {
+		return true
+	}
+	return s.forwarderFor(t.LocalAddr) != nil
 }
 
 // fileConn wraps a core connection and files it under t.

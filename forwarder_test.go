@@ -479,3 +479,46 @@ func TestAddressesAndRoutesAtRunTime(t *testing.T) {
 		t.Fatalf("RemoveRoute: %v, %v", err, s.Routes())
 	}
 }
+
+// TestForwardTimeWaitGivesWayToNewSyn: a forwarded connection the proxy
+// closed first sits in TIME-WAIT; a new SYN on the same 4-tuple with a
+// higher sequence number reopens it (RFC 9293 §3.10.7.4) as a new request.
+func TestForwardTimeWaitGivesWayToNewSyn(t *testing.T) {
+	p := newForwardPeer(t, nil, Options{TCP: tcp.Config{NoTimestamps: true}})
+	reqs := newRequests()
+	p.stack.Forward(nil, reqs.handle, ForwardOptions{})
+	seg := func(seq, ack uint32, flags wire.Flags) []byte {
+		return tcpPacket(p.addr, farAddr, wire.TCPFields{SrcPort: 40100, DstPort: 80, Seq: seq, Ack: ack, Flags: flags, Window: 65535}, &wire.Options{}, nil)
+	}
+	p.send(synTo(p.addr, farAddr, 40100, 80, 1000))
+	req := reqs.next(t)
+	done := make(chan *Conn, 1)
+	go func() {
+		c, err := req.Complete(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- c
+	}()
+	iss := tcpOf(t, p.next()).Seq()
+	p.send(seg(1001, iss+1, wire.FlagACK))
+	c := <-done
+	if c == nil {
+		return
+	}
+	c.Close()
+	if fin := tcpOf(t, p.next()); fin.Flags()&wire.FlagFIN == 0 {
+		t.Fatalf("want our FIN, got %v", fin.Flags())
+	}
+	p.send(seg(1001, iss+2, wire.FlagFIN|wire.FlagACK))
+	if ack := tcpOf(t, p.next()); ack.Flags() != wire.FlagACK || ack.Ack() != 1002 {
+		t.Fatalf("want the ACK of the peer's FIN, got %v", ack.Flags())
+	}
+	waitFor(t, time.Second, "TIME-WAIT", func() bool { return c.State() == tcp.TimeWait })
+	p.send(synTo(p.addr, farAddr, 40100, 80, 900000))
+	req2 := reqs.next(t)
+	if req2.Source() != req.Source() || req2.r.SYN.Seq != 900000 {
+		t.Fatalf("second request %v seq %d", req2.Source(), req2.r.SYN.Seq)
+	}
+	req2.Reject()
+}

@@ -132,7 +132,7 @@ func (s *Stack) inputTCP(now time.Duration, src, dst netip.Addr, b []byte) {
 	}
 	if c := s.conns[t]; c != nil {
 		if seg.Flags.Has(wire.FlagSYN) && c.tcb.State() == tcp.TimeWait {
-			c.tcb.RefuseReopen(s.findListener(t.LocalAddr, t.LocalPort) == nil)
+			c.tcb.RefuseReopen(!s.takesNewSYN(t))
 		}
 		c.tcb.Input(now, seg, &s.out)
 		s.markDirty(c)
