@@ -8,6 +8,7 @@ import (
 
 	"github.com/threeway-tcp/threeway/clock"
 	"github.com/threeway-tcp/threeway/tcp"
+	"github.com/threeway-tcp/threeway/wire"
 )
 
 // ErrFlowIdle is returned by reads on a forwarded UDP flow that its
@@ -182,4 +183,43 @@ func (f *UDPForwarder) Close() error {
 		f.removeLocked(c)
 	}
 	return nil
+}
+
+// SendUnreachable answers a forwarded flow's client with ICMP port
+// unreachable from the flow's destination, quoting a datagram of the flow
+// (RFC 792; RFC 4443 §3.1, code 4), within the stack's ICMP rate limit:
+// how a relay passes on the port unreachable its upstream got. The
+// client's connected socket then reports ECONNREFUSED. For sockets that
+// are not forwarded flows it does nothing.
+func (c *UDPConn) SendUnreachable() {
+	if c.flow == nil {
+		return
+	}
+	s := c.s
+	client, dst := c.remote, c.local
+	quote := make([]byte, wire.IPv6HeaderLen+wire.UDPHeaderLen)
+	ipLen := wire.IPv6HeaderLen
+	if dst.Addr().Is4() {
+		ipLen = wire.IPv4HeaderLen
+	}
+	wire.EncodeUDP(quote[ipLen:], client.Addr(), dst.Addr(), client.Port(), dst.Port(), nil)
+	if ipLen == wire.IPv4HeaderLen {
+		wire.EncodeIPv4(quote, &wire.IPv4Fields{Src: client.Addr(), Dst: dst.Addr(), Protocol: wire.ProtoUDP, TTL: 64, PayloadLen: wire.UDPHeaderLen})
+	} else {
+		wire.EncodeIPv6(quote, &wire.IPv6Fields{Src: client.Addr(), Dst: dst.Addr(), NextHeader: wire.ProtoUDP, HopLimit: 64, PayloadLen: wire.UDPHeaderLen})
+	}
+	quote = quote[:ipLen+wire.UDPHeaderLen]
+	s.holdClock()
+	defer s.releaseClock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || !s.icmpLimit.allow(s.now()) {
+		return
+	}
+	if dst.Addr().Is4() {
+		s.sendICMP(dst.Addr(), client.Addr(), wire.ICMPv4DestUnreach, wire.ICMPv4PortUnreach, 0, quote)
+	} else {
+		s.sendICMP(dst.Addr(), client.Addr(), wire.ICMPv6DestUnreach, wire.ICMPv6PortUnreach, 0, quote)
+	}
+	s.writeBatch()
 }

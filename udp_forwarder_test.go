@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,5 +186,32 @@ func TestUDPForwarderMaxFlows(t *testing.T) {
 	}
 	if _, err := n.server.ForwardUDP(UDPForwarderConfig{}); err == nil {
 		t.Fatal("a forwarder without prefixes or handler was accepted")
+	}
+}
+
+// A relay passes on its upstream's port unreachable: the client's
+// connected socket reports ECONNREFUSED, IPv4 and IPv6.
+func TestUDPForwarderSendUnreachable(t *testing.T) {
+	t.Parallel()
+	n := newTestNet(t, netConfig{})
+	f, err := n.server.ForwardUDP(UDPForwarderConfig{
+		Prefixes: []netip.Prefix{covered4, covered6},
+		Handler:  func(c *UDPConn) { c.SendUnreachable() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, dst := range []string{"203.0.113.5:53", "[2001:db8:ff::9]:53"} {
+		c, err := n.client.Dial("udp", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("q"))
+		if _, err := c.Read(make([]byte, 10)); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("%s: read after the relayed port unreachable: %v", dst, err)
+		}
+		c.Close()
 	}
 }

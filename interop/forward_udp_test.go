@@ -5,8 +5,11 @@ package interop
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -112,8 +115,32 @@ func TestForwardRelaysDNSOverUDP(t *testing.T) {
 			t.Fatalf("%s: answer % x", tc.server, got)
 		}
 	}
-	if v := n.counter("UDPRelay.Flows"); v != 3 {
-		t.Errorf("UDPRelay.Flows = %d, want 3", v)
+	// A closed port upstream: the server's port unreachable reaches the
+	// proxy's socket, and the proxy passes it on from the destination.
+	var c *net.UDPConn
+	var err error
+	inNetns(t, n.client, func() {
+		c, err = net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(fwdServer4+":54")))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		c.Write(dnsQuery(1, "web.test", 1))
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err = c.Read(make([]byte, 100)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+	}
+	c.Close()
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("client asking a closed port through the proxy: %v", err)
+	}
+	if v := n.counter("UDPRelay.Flows"); v != 4 {
+		t.Errorf("UDPRelay.Flows = %d, want 4", v)
+	}
+	if v := n.counter("UDPRelay.UpstreamRefused"); v < 1 {
+		t.Errorf("UDPRelay.UpstreamRefused = %d", v)
 	}
 	if v := n.counter("UDPRelay.DatagramsDown"); v < 3 {
 		t.Errorf("UDPRelay.DatagramsDown = %d", v)

@@ -16,7 +16,8 @@ import (
 // udpRelay relays the UDP flows of `threeway forward`: each flow (one
 // client 4-tuple) gets a kernel UDP socket connected to the flow's
 // original destination, and datagrams are copied both ways until the flow
-// has been idle for the forwarder's timeout.
+// has been idle for the forwarder's timeout. An upstream port
+// unreachable is passed on to the client as its own.
 type udpRelay struct {
 	mark int
 
@@ -60,8 +61,10 @@ func (r *udpRelay) handle(flow *threeway.UDPConn) {
 		for {
 			n, err := up.Read(buf)
 			if errors.Is(err, syscall.ECONNREFUSED) {
-				// The destination's port unreachable: UDP goes on.
+				// The destination's port unreachable: tell the
+				// client the same, and go on (UDP may yet be heard).
 				r.refused.Add(1)
+				flow.SendUnreachable()
 				continue
 			}
 			if err != nil {
