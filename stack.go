@@ -44,6 +44,7 @@ type Stack struct {
 	ipID      uint16
 	icmpLimit icmpLimiter
 	udp       udpTable
+	ping      map[pingKey]*PingConn
 
 	closed    bool
 	done      chan struct{}
