@@ -95,7 +95,8 @@ func (n *Net) Dial(network, address string) (net.Conn, error) {
 }
 
 // DialContext connects to address ("host:port") on network "tcp", "udp"
-// or their "4"/"6" forms. A host name is resolved through the tunnel's
+// or their "4"/"6" forms, or opens a ping socket to address (a host) on
+// "ping", "ping4" or "ping6". A host name is resolved through the tunnel's
 // DNS servers, and each address tried in turn, IPv6 first when the
 // tunnel has IPv6, sharing the context's time between them.
 func (n *Net) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
@@ -103,16 +104,19 @@ func (n *Net) DialContext(ctx context.Context, network, address string) (net.Con
 	if k := len(network); k > 0 && (network[k-1] == '4' || network[k-1] == '6') {
 		proto, fam = network[:k-1], int(network[k-1]-'0')
 	}
-	if proto != "tcp" && proto != "udp" {
+	if proto != "tcp" && proto != "udp" && proto != "ping" {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
-	host, sport, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
-	}
-	port, err := strconv.ParseUint(sport, 10, 16)
-	if err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "invalid port", Addr: address}}
+	host, port := address, uint64(0)
+	if proto != "ping" {
+		h, sport, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		if port, err = strconv.ParseUint(sport, 10, 16); err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.AddrError{Err: "invalid port", Addr: address}}
+		}
+		host = h
 	}
 	names, err := n.LookupContextHost(ctx, host)
 	if err != nil {
@@ -135,10 +139,13 @@ func (n *Net) DialContext(ctx context.Context, network, address string) (net.Con
 		}
 		dctx, cancel := shareDeadline(ctx, len(addrs)-i)
 		var c net.Conn
-		if proto == "tcp" {
+		switch proto {
+		case "tcp":
 			c, err = n.DialContextTCPAddrPort(dctx, a)
-		} else {
+		case "udp":
 			c, err = n.DialUDPAddrPort(netip.AddrPort{}, a)
+		default:
+			c, err = n.DialPingAddr(netip.Addr{}, a.Addr())
 		}
 		cancel()
 		if err == nil {

@@ -250,3 +250,42 @@ func TestLookupHostThroughTunnel(t *testing.T) {
 		})
 	}
 }
+
+// Ping sockets: echo requests through the tunnel are answered by the far
+// stack, IPv4 and IPv6, the reply carrying the request's sequence and data.
+func TestPingOverTunnel(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			tn := newTunnel(t, be)
+			for _, dst := range []netip.Addr{addrB4, addrB6} {
+				c, err := tn.a.dialPing(netip.Addr{}, dst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req := []byte{8, 0, 0, 0, 0, 0, 0, 7, 'h', 'i'}
+				reply := uint8(0)
+				if dst.Is6() {
+					req[0], reply = 128, 129
+				}
+				buf := make([]byte, 100)
+				var k int
+				for try := 0; try < 5; try++ {
+					if _, err := c.Write(req); err != nil {
+						t.Fatal(err)
+					}
+					c.SetReadDeadline(time.Now().Add(2 * time.Second))
+					if k, err = c.Read(buf); err == nil {
+						break
+					}
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", dst, err)
+				}
+				if k != len(req) || buf[0] != reply || buf[7] != 7 || string(buf[8:k]) != "hi" {
+					t.Fatalf("%s: reply % x", dst, buf[:k])
+				}
+				c.Close()
+			}
+		})
+	}
+}

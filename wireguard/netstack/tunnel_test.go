@@ -36,6 +36,7 @@ type tunnelNet interface {
 	LookupHost(host string) ([]string, error)
 	listenTCP(addr netip.AddrPort) (net.Listener, error)
 	listenUDP(addr netip.AddrPort) (net.PacketConn, error)
+	dialPing(laddr, raddr netip.Addr) (net.Conn, error)
 }
 
 type threewayNet struct{ *netstack.Net }
@@ -45,7 +46,11 @@ func (n threewayNet) listenUDP(a netip.AddrPort) (net.PacketConn, error) {
 	return n.ListenUDPAddrPort(a)
 }
 
+func (n threewayNet) dialPing(l, r netip.Addr) (net.Conn, error) { return n.DialPingAddr(l, r) }
+
 type gvisorNet struct{ *gvnetstack.Net }
+
+func (n gvisorNet) dialPing(l, r netip.Addr) (net.Conn, error) { return n.DialPingAddr(l, r) }
 
 func (n gvisorNet) listenTCP(a netip.AddrPort) (net.Listener, error)   { return n.ListenTCPAddrPort(a) }
 func (n gvisorNet) listenUDP(a netip.AddrPort) (net.PacketConn, error) { return n.ListenUDPAddrPort(a) }
