@@ -15,14 +15,18 @@ func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
 	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
 }
 
-// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6";
-// it is Dialer.Dial with the zero options.
+// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6"
+// (Dialer.Dial with the zero options), or opens a connected UDP socket on
+// "udp", "udp4" or "udp6".
 func (s *Stack) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
 }
 
 // DialContext is Dialer.DialContext with the zero options.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if isUDPNetwork(network) {
+		return s.DialUDP(ctx, network, address)
+	}
 	c, err := s.DialTCP(ctx, network, address)
 	if err != nil {
 		return nil, err

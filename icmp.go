@@ -52,6 +52,8 @@ func (s *Stack) inputICMPv4(now time.Duration, ip wire.IPv4) {
 			return
 		}
 		s.sendICMP(ip.Dst(), ip.Src(), wire.ICMPv4EchoReply, 0, m.RestOfHeader(), m.Body())
+	case wire.ICMPv4EchoReply:
+		s.pingInput(ip.Src(), ip.Dst(), m)
 	case wire.ICMPv4DestUnreach:
 		switch m.Code() {
 		case wire.ICMPv4ProtoUnreach, wire.ICMPv4PortUnreach:
@@ -84,6 +86,8 @@ func (s *Stack) inputICMPv6(now time.Duration, ip wire.IPv6) {
 			return
 		}
 		s.sendICMP(ip.Dst(), ip.Src(), wire.ICMPv6EchoReply, 0, m.RestOfHeader(), m.Body())
+	case wire.ICMPv6EchoReply:
+		s.pingInput(ip.Src(), ip.Dst(), m)
 	case wire.ICMPv6DestUnreach:
 		switch m.Code() {
 		case wire.ICMPv6PortUnreach:
@@ -110,6 +114,9 @@ func (s *Stack) inputICMPv6(now time.Duration, ip wire.IPv6) {
 // from (its IP header and at least 8 bytes of TCP header, RFC 792) and
 // tells it.
 func (s *Stack) icmpToConn(now time.Duration, inv []byte, kind tcp.ICMPKind, mtu int, soft syscall.Errno) {
+	if s.icmpToUDP(inv, kind) {
+		return
+	}
 	var src, dst netip.Addr
 	var th []byte
 	switch wire.IPVersion(inv) {

@@ -27,7 +27,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			return
 		}
 		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
-		if !s.accepts(dst) {
+		if !s.accepts(dst) && !(ip.Protocol() == wire.ProtoUDP && s.udpForwarded(dst)) {
 			// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
 			s.dropPacket(tcp.DropNotForUs)
 			return
@@ -38,6 +38,9 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 		case wire.ProtoTCP:
 		case wire.ProtoICMP:
 			s.inputICMPv4(now, ip)
+			return
+		case wire.ProtoUDP:
+			s.inputUDP(now, src, dst, payload, ip)
 			return
 		default:
 			s.dropPacket(tcp.DropUnsupported)
@@ -51,7 +54,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			return
 		}
 		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
-		if !s.accepts(dst) {
+		if !s.accepts(dst) && !(ip.NextHeader() == wire.ProtoUDP && s.udpForwarded(dst)) {
 			s.dropPacket(tcp.DropNotForUs)
 			return
 		}
@@ -59,6 +62,9 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 		case wire.ProtoTCP:
 		case wire.ProtoICMPv6:
 			s.inputICMPv6(now, ip)
+			return
+		case wire.ProtoUDP:
+			s.inputUDP(now, src, dst, payload, ip)
 			return
 		default:
 			// Extension headers are not walked: such packets are

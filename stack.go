@@ -46,6 +46,8 @@ type Stack struct {
 	closedCh  []*tcp.Conn
 	ipID      uint16
 	icmpLimit icmpLimiter
+	udp       udpTable
+	ping      map[pingKey]*PingConn
 
 	closed    bool
 	done      chan struct{}

@@ -10,6 +10,7 @@ import (
 // counters plus drops by reason.
 type Stats struct {
 	tcp.Stats
+	UDP UDPStats
 }
 
 // DropCounts returns the non-zero drop counters by reason name.
@@ -50,6 +51,7 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesFailed": st.SyncookiesFailed,
 		"SyncookiesNoTS":   st.SyncookiesNoTS,
 		"KeepAliveProbes":  st.KeepAliveProbes,
+		"UDP":              s.UDP.Map(),
 		"Drops":            s.DropCounts(),
 
 		"ACKSkippedChallenge": st.ACKSkippedChallenge,
@@ -64,7 +66,7 @@ func (s *Stats) Map() map[string]any {
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{s.env.Stats}
+	return Stats{s.env.Stats, s.udp.stats}
 }
 
 // PublishExpvar publishes the stack's counters under name in expvar

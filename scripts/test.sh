@@ -25,7 +25,7 @@ echo "== go test -race (main module)"
 # scripts' Linux backend run in real time and keep their timing margins
 # when they do not share the two CPUs with each other.
 go test -race -count=1 -p 1 ./...
-for mod in xcheck bench; do
+for mod in xcheck bench wireguard; do
   if [ -f "$mod/go.mod" ]; then
     echo "== go test ($mod module)"
     (cd "$mod" && go vet ./... && go test -count=1 ./...)

@@ -48,6 +48,8 @@ const (
 	DropForwardPending      // a segment (a retransmitted SYN, say) for a forward request still pending
 	DropForwardLimit        // a forwarded SYN refused: pending requests at their bound
 	DropBadOffloadHeader    // runtime: the link refused the packet's offload (virtio-net) header
+	DropRecvQueueFull       // runtime: a UDP socket's receive queue is full (Linux RcvbufErrors)
+	DropFlowLimit           // runtime: a forwarder already holds its maximum of UDP flows
 	numDropReasons
 )
 
@@ -91,6 +93,8 @@ var dropNames = [...]string{
 	DropForwardPending:      "ForwardPending",
 	DropForwardLimit:        "ForwardLimit",
 	DropBadOffloadHeader:    "BadOffloadHeader",
+	DropRecvQueueFull:       "RecvQueueFull",
+	DropFlowLimit:           "FlowLimit",
 }
 
 func (r DropReason) String() string {

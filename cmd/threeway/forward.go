@@ -19,7 +19,7 @@ import (
 
 func init() {
 	commands["forward"] = &command{
-		summary: "transparent TCP proxy on a TUN device: every connection spliced to its destination",
+		summary: "transparent TCP and UDP proxy on a TUN device: every connection spliced, every UDP flow relayed, to its destination",
 		run:     runForward,
 	}
 }
@@ -52,6 +52,7 @@ func runForward(args []string) error {
 	echo := fs.Bool("echo", false, "answer pings to every forwarded address")
 	var prefixes prefixList
 	fs.Var(&prefixes, "prefix", "forward only destinations in this prefix (repeatable; default: all)")
+	udpIdle := fs.Duration("udp-idle", threeway.DefaultUDPIdleTimeout, "end a relayed UDP flow after this long without a datagram (direct only: SOCKS5 does not carry UDP here)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -68,6 +69,15 @@ func runForward(args []string) error {
 	if err != nil {
 		return err
 	}
+	var relay *udpRelay
+	if *socks == "" {
+		uf, r, err := startUDPRelay(s, prefixes, *mark, *udpIdle)
+		if err != nil {
+			return err
+		}
+		defer uf.Close()
+		relay = r
+	}
 	via := "direct"
 	if *socks != "" {
 		via = "socks5 " + *socks
@@ -81,6 +91,9 @@ func runForward(args []string) error {
 	printStats(os.Stdout, &stats)
 	fst := f.Stats()
 	p.print(os.Stdout, &fst)
+	if relay != nil {
+		relay.print(os.Stdout)
+	}
 	return nil
 }
 

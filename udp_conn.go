@@ -1,0 +1,442 @@
+package threeway
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// UDPConn is a UDP socket on a Stack. It implements net.PacketConn and,
+// once connected (by Dial), net.Conn, plus the *net.UDPConn methods
+// programs use: ReadFromUDP, ReadFromUDPAddrPort, WriteToUDP,
+// WriteToUDPAddrPort, SetReadBuffer.
+type UDPConn struct {
+	s       *Stack
+	network string
+	key     listenKey      // the binding in the stack's table; unset for a forwarded flow
+	local   netip.AddrPort // as LocalAddr reports it
+	remote  netip.AddrPort // the peer of a connected socket, else invalid
+	flow    *udpFlow       // set for a forwarded flow
+
+	// Guarded by the stack lock.
+	q       udpQueue
+	sockErr syscall.Errno // a hard ICMP error for the next call (SO_ERROR)
+
+	rwait     chan struct{}
+	rdeadline atomic.Int64 // unix nanoseconds of the clock; 0 = none
+	wdeadline atomic.Int64
+	rtimer    clock.Timer // guarded by readMu
+	readMu    sync.Mutex
+	closed    atomic.Bool
+}
+
+var (
+	_ net.PacketConn = (*UDPConn)(nil)
+	_ net.Conn       = (*UDPConn)(nil)
+)
+
+func (s *Stack) newUDPConn(network string, local, remote netip.AddrPort) *UDPConn {
+	c := &UDPConn{s: s, network: network, local: local, remote: remote, rwait: make(chan struct{}, 1)}
+	c.q.init(udpQueueBytes)
+	return c
+}
+
+// ListenPacket opens a UDP socket on network "udp", "udp4" or "udp6";
+// address is "host:port" with an IP literal or empty host, port 0 picking
+// an ephemeral port.
+func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
+	return s.ListenUDP(network, address)
+}
+
+// ListenUDP is ListenPacket returning the concrete type.
+func (s *Stack) ListenUDP(network, address string) (*UDPConn, error) {
+	opErr := func(err error) error { return &net.OpError{Op: "listen", Net: network, Err: err} }
+	_, tcpName, err := udpNetwork(network)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	ap, err := parseListenAddr(tcpName, address)
+	if err != nil {
+		return nil, opErr(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, opErr(net.ErrClosed)
+	}
+	a := ap.Addr()
+	if a.IsValid() && !a.IsUnspecified() && !s.isLocal(a) {
+		return nil, opErr(&net.AddrError{Err: "cannot assign requested address", Addr: a.String()})
+	}
+	port := ap.Port()
+	if port == 0 {
+		if port = s.pickUDPPort(a); port == 0 {
+			return nil, opErr(&net.AddrError{Err: "no free port", Addr: address})
+		}
+	}
+	key := listenKey{a, port}
+	if s.udpBindConflict(key) {
+		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
+	}
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	c := s.newUDPConn(network, netip.AddrPortFrom(a, port), netip.AddrPort{})
+	c.key = key
+	s.bindUDPLocked(c)
+	return c, nil
+}
+
+func (s *Stack) bindUDPLocked(c *UDPConn) {
+	if s.udp.socks == nil {
+		s.udp.socks = make(map[listenKey]*UDPConn)
+	}
+	s.udp.socks[c.key] = c
+}
+
+// DialUDP opens a connected UDP socket to address ("ip:port"): it sends
+// to and hears from that peer only, and reports ICMP errors from it
+// (port unreachable: ECONNREFUSED) on its next read or write. Nothing is
+// sent until the first write.
+func (s *Stack) DialUDP(ctx context.Context, network, address string) (*UDPConn, error) {
+	return s.DialUDPFrom(ctx, network, "", address)
+}
+
+// DialUDPFrom is DialUDP from a chosen local address ("ip:port"; an empty
+// host or port 0 lets the stack choose).
+func (s *Stack) DialUDPFrom(ctx context.Context, network, localAddress, address string) (*UDPConn, error) {
+	opErr := func(dst netip.AddrPort, err error) error {
+		var a net.Addr
+		if dst.IsValid() {
+			a = net.UDPAddrFromAddrPort(dst)
+		}
+		return &net.OpError{Op: "dial", Net: network, Addr: a, Err: err}
+	}
+	fam, _, err := udpNetwork(network)
+	if err != nil {
+		return nil, opErr(netip.AddrPort{}, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, opErr(netip.AddrPort{}, err)
+	}
+	h, port, err := splitAddr(address)
+	if err != nil {
+		return nil, opErr(netip.AddrPort{}, err)
+	}
+	ip, err := parseHost(h)
+	if err != nil {
+		return nil, opErr(netip.AddrPort{}, err)
+	}
+	if err := checkFamily(ip, fam, address); err != nil {
+		return nil, opErr(netip.AddrPort{}, err)
+	}
+	dst := netip.AddrPortFrom(ip, port)
+	if port == 0 || ip.IsUnspecified() {
+		return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, opErr(dst, net.ErrClosed)
+	}
+	src, ok := s.sourceFor(ip)
+	if !ok {
+		return nil, opErr(dst, os.NewSyscallError("connect", syscall.ENETUNREACH))
+	}
+	var sport uint16
+	if localAddress != "" {
+		lh, lp, err := splitAddr(localAddress)
+		if err != nil {
+			return nil, opErr(dst, err)
+		}
+		if lh != "" {
+			la, err := parseHost(lh)
+			if err != nil {
+				return nil, opErr(dst, err)
+			}
+			if !la.IsUnspecified() {
+				if !s.isLocal(la) || la.Is4() != ip.Is4() {
+					return nil, opErr(dst, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))
+				}
+				src = la
+			}
+		}
+		sport = lp
+	}
+	if sport == 0 {
+		if sport = s.pickUDPPort(src); sport == 0 {
+			return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+		}
+	}
+	key := listenKey{src, sport}
+	if s.udpBindConflict(key) {
+		return nil, opErr(dst, os.NewSyscallError("bind", syscall.EADDRINUSE))
+	}
+	c := s.newUDPConn(network, netip.AddrPortFrom(src, sport), dst)
+	c.key = key
+	s.bindUDPLocked(c)
+	return c, nil
+}
+
+// deliverLocked queues a datagram for the socket, or counts it dropped
+// when the queue is full. Called with the stack lock held.
+func (c *UDPConn) deliverLocked(now time.Duration, from netip.AddrPort, p []byte) {
+	s := c.s
+	if !c.q.push(from, p) {
+		s.udp.stats.RcvbufErrors++
+		s.udpDrop(tcp.DropRecvQueueFull)
+		return
+	}
+	s.udp.stats.InDatagrams++
+	if c.flow != nil {
+		c.flow.lastActive = now
+	}
+	notify(c.rwait)
+}
+
+// LocalAddr returns the local endpoint as a *net.UDPAddr. A forwarded
+// flow's is the destination its client sent to.
+func (c *UDPConn) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(c.local) }
+
+// RemoteAddr returns the peer of a connected socket as a *net.UDPAddr,
+// or nil.
+func (c *UDPConn) RemoteAddr() net.Addr {
+	if !c.remote.IsValid() {
+		return nil
+	}
+	return net.UDPAddrFromAddrPort(c.remote)
+}
+
+func (c *UDPConn) opError(op string, addr netip.AddrPort, err error) error {
+	var a net.Addr
+	if addr.IsValid() {
+		a = net.UDPAddrFromAddrPort(addr)
+	}
+	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: a, Err: err}
+}
+
+// takeErr returns and clears a pending ICMP error, under the stack lock.
+func (c *UDPConn) takeErr() syscall.Errno {
+	e := c.sockErr
+	c.sockErr = 0
+	return e
+}
+
+// ReadFromUDPAddrPort reads one datagram into p (the rest of a longer one
+// is discarded, as recvfrom does) and returns its sender. It allocates
+// nothing.
+func (c *UDPConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) {
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	s := c.s
+	for {
+		if c.closed.Load() {
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, net.ErrClosed)
+		}
+		if expiredAt(s, &c.rdeadline) {
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, os.ErrDeadlineExceeded)
+		}
+		s.mu.Lock()
+		e := c.takeErr()
+		n, from, ok := c.q.pop(p)
+		idle := c.flow != nil && c.flow.expired
+		s.mu.Unlock()
+		switch {
+		case e != 0:
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, os.NewSyscallError("recvfrom", e))
+		case ok:
+			return n, from, nil
+		case idle:
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, ErrFlowIdle)
+		}
+		select {
+		case <-s.done:
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, net.ErrClosed)
+		default:
+		}
+		if !waitSignal(s, c.rwait, &c.rdeadline, &c.rtimer) {
+			return 0, netip.AddrPort{}, c.opError("read", c.remote, os.ErrDeadlineExceeded)
+		}
+	}
+}
+
+// ReadFromUDP is ReadFromUDPAddrPort returning a *net.UDPAddr.
+func (c *UDPConn) ReadFromUDP(p []byte) (int, *net.UDPAddr, error) {
+	n, from, err := c.ReadFromUDPAddrPort(p)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// ReadFrom implements net.PacketConn.
+func (c *UDPConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, from, err := c.ReadFromUDPAddrPort(p)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
+
+// Read reads one datagram (net.Conn, for a connected socket).
+func (c *UDPConn) Read(p []byte) (int, error) {
+	n, _, err := c.ReadFromUDPAddrPort(p)
+	return n, err
+}
+
+// WriteToUDPAddrPort sends p as one datagram to addr. It does not wait:
+// UDP has no send buffer to fill.
+func (c *UDPConn) WriteToUDPAddrPort(p []byte, addr netip.AddrPort) (int, error) {
+	if c.remote.IsValid() {
+		return 0, c.opError("write", addr, net.ErrWriteToConnected)
+	}
+	return c.writeTo(p, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()))
+}
+
+// WriteToUDP is WriteToUDPAddrPort with a *net.UDPAddr.
+func (c *UDPConn) WriteToUDP(p []byte, addr *net.UDPAddr) (int, error) {
+	if addr == nil {
+		return 0, c.opError("write", netip.AddrPort{}, &net.AddrError{Err: "missing address"})
+	}
+	return c.WriteToUDPAddrPort(p, addr.AddrPort())
+}
+
+// WriteTo implements net.PacketConn; addr must be a *net.UDPAddr.
+func (c *UDPConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	a, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, c.opError("write", netip.AddrPort{}, &net.AddrError{Err: "unsupported address type", Addr: addrString(addr)})
+	}
+	return c.WriteToUDP(p, a)
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "<nil>"
+	}
+	return a.String()
+}
+
+// Write sends p to the peer of a connected socket (net.Conn).
+func (c *UDPConn) Write(p []byte) (int, error) {
+	if !c.remote.IsValid() {
+		return 0, c.opError("write", netip.AddrPort{}, os.NewSyscallError("write", syscall.EDESTADDRREQ))
+	}
+	return c.writeTo(p, c.remote)
+}
+
+func (c *UDPConn) writeTo(p []byte, dst netip.AddrPort) (int, error) {
+	s := c.s
+	if c.closed.Load() {
+		return 0, c.opError("write", dst, net.ErrClosed)
+	}
+	if expiredAt(s, &c.wdeadline) {
+		return 0, c.opError("write", dst, os.ErrDeadlineExceeded)
+	}
+	if dst.Port() == 0 || !dst.Addr().IsValid() || dst.Addr().IsUnspecified() {
+		return 0, c.opError("write", dst, os.NewSyscallError("sendto", syscall.EINVAL))
+	}
+	src := c.local
+	if c.flow == nil {
+		la := c.local.Addr()
+		switch {
+		case la.IsUnspecified() && (la.Is4() == dst.Addr().Is4() || !c.key.addr.IsValid()):
+			src = netip.AddrPortFrom(netip.Addr{}, c.local.Port()) // the stack chooses
+		case la.Is4() != dst.Addr().Is4():
+			return 0, c.opError("write", dst, os.NewSyscallError("sendto", syscall.EAFNOSUPPORT))
+		}
+	}
+	if err := s.sendUDP(c, src, dst, p); err != nil {
+		return 0, c.opError("write", dst, err)
+	}
+	return len(p), nil
+}
+
+// Close closes the socket; a blocked read returns net.ErrClosed.
+func (c *UDPConn) Close() error {
+	if c.closed.Swap(true) {
+		return c.opError("close", c.remote, net.ErrClosed)
+	}
+	s := c.s
+	s.mu.Lock()
+	if c.flow != nil {
+		c.flow.fwd.removeLocked(c)
+	} else if s.udp.socks[c.key] == c {
+		delete(s.udp.socks, c.key)
+	}
+	s.mu.Unlock()
+	notify(c.rwait)
+	return nil
+}
+
+// SetReadBuffer bounds the receive queue to n bytes (SO_RCVBUF); at least
+// one datagram is always taken.
+func (c *UDPConn) SetReadBuffer(n int) error {
+	c.s.mu.Lock()
+	c.q.maxBytes = max(n, 0)
+	c.s.mu.Unlock()
+	return nil
+}
+
+// SetWriteBuffer is accepted for compatibility: sends are not buffered.
+func (c *UDPConn) SetWriteBuffer(int) error { return nil }
+
+// SetDeadline sets the read and write deadlines, in the stack clock's time.
+func (c *UDPConn) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	c.SetWriteDeadline(t)
+	return nil
+}
+
+// SetReadDeadline sets the read deadline.
+func (c *UDPConn) SetReadDeadline(t time.Time) error {
+	setDeadline(&c.rdeadline, t)
+	notify(c.rwait)
+	return nil
+}
+
+// SetWriteDeadline sets the write deadline.
+func (c *UDPConn) SetWriteDeadline(t time.Time) error {
+	setDeadline(&c.wdeadline, t)
+	return nil
+}
+
+// expiredAt reports whether the deadline in dl has passed on s's clock.
+func expiredAt(s *Stack, dl *atomic.Int64) bool {
+	d := dl.Load()
+	return d != 0 && !s.clk.Now().Before(time.Unix(0, d))
+}
+
+// waitSignal blocks until ch is signalled (true), the deadline in dl
+// passes (false), or the stack closes. *tp is the deadline timer, made on
+// first use and reset afterwards, so waiting does not allocate.
+func waitSignal(s *Stack, ch chan struct{}, dl *atomic.Int64, tp *clock.Timer) bool {
+	d := dl.Load()
+	if d != 0 {
+		left := time.Unix(0, d).Sub(s.clk.Now())
+		if left <= 0 {
+			return false
+		}
+		if *tp == nil {
+			*tp = s.clk.AfterFunc(left, func() { notify(ch) })
+		} else {
+			(*tp).Reset(left)
+		}
+	}
+	select {
+	case <-ch:
+	case <-s.done:
+	}
+	if d != 0 {
+		(*tp).Stop()
+	}
+	return true
+}

@@ -1,0 +1,63 @@
+package threeway
+
+import "net/netip"
+
+// Receive queue bounds for a UDP socket: a datagram count and a byte
+// budget (like SO_RCVBUF; Linux's default is 212992 bytes).
+const (
+	udpQueueDatagrams = 128
+	udpQueueBytes     = 212992
+)
+
+// udpQueue is a socket's bounded receive queue, a ring of datagrams. Each
+// slot keeps its buffer once grown, so after the first few datagrams
+// queueing copies and allocates nothing. Guarded by the stack lock.
+type udpQueue struct {
+	slots    []udpSlot
+	head, n  int
+	bytes    int
+	maxBytes int
+}
+
+type udpSlot struct {
+	from netip.AddrPort
+	buf  []byte
+}
+
+func (q *udpQueue) init(maxBytes int) {
+	q.slots = make([]udpSlot, udpQueueDatagrams)
+	q.maxBytes = maxBytes
+}
+
+// push copies p into the queue, or reports false if it is full.
+func (q *udpQueue) push(from netip.AddrPort, p []byte) bool {
+	if q.n == len(q.slots) || q.bytes+len(p) > q.maxBytes && q.n > 0 {
+		return false
+	}
+	sl := &q.slots[(q.head+q.n)%len(q.slots)]
+	if cap(sl.buf) < len(p) {
+		sl.buf = make([]byte, len(p), max(len(p), 2048))
+	}
+	sl.buf = sl.buf[:len(p)]
+	copy(sl.buf, p)
+	sl.from = from
+	q.n++
+	q.bytes += len(p)
+	return true
+}
+
+// pop copies the oldest datagram into p (truncating it, as recvfrom
+// does) and returns its length and sender; ok is false if the queue is
+// empty.
+func (q *udpQueue) pop(p []byte) (n int, from netip.AddrPort, ok bool) {
+	if q.n == 0 {
+		return 0, netip.AddrPort{}, false
+	}
+	sl := &q.slots[q.head]
+	n = copy(p, sl.buf)
+	from = sl.from
+	q.bytes -= len(sl.buf)
+	q.head = (q.head + 1) % len(q.slots)
+	q.n--
+	return n, from, true
+}
