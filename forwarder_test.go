@@ -253,6 +253,17 @@ func TestForwardDeadlineRejectsAndCounts(t *testing.T) {
 	f, _ := p.stack.Forward(nil, reqs.handle, ForwardOptions{Timeout: 3 * time.Second})
 	p.send(synTo(p.addr, farAddr, 40004, 443, 9))
 	req := reqs.next(t)
+	// The handler can run before the stack has armed the deadline's
+	// timer; a simulated timer armed after the clock passed it would
+	// wait for the next Advance. Advance only once it is armed.
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		if _, armed := sim.Next(); armed {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the stack armed no timer for the request's deadline")
+		}
+	}
 	sim.Advance(2 * time.Second)
 	if req.Context().Err() != nil {
 		t.Fatal("context ended before the deadline")

@@ -246,7 +246,7 @@ func TestPlotRendersInChromium(t *testing.T) {
 			}
 		}
 	}
-	if blue < 500 || red < 50 {
+	if blue < 200 || red < 50 {
 		t.Errorf("rendered plot has %d segment-coloured and %d retransmission-coloured pixels", blue, red)
 	}
 	if *writeDocs {
