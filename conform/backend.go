@@ -35,9 +35,12 @@ type backend interface {
 	minTolerance() time.Duration
 	// maxWait bounds how long an outbound packet at "*" is waited for.
 	maxWait() time.Duration
-	// sysctl applies a kernel setting before any socket is used; it
-	// reports false if the backend has no such setting.
-	sysctl(name, value string) (bool, error)
+	// shell runs a shell line (packetdrill's command_spec) in dir, the
+	// script's directory; note records what was not applied.
+	shell(line, dir string, note func(string, ...any)) error
+	// restartClock makes now 0 again: the init command ran before the
+	// script's time began.
+	restartClock()
 	// socket creates a TCP socket.
 	socket(v6 bool) (sock, error)
 }

@@ -265,11 +265,24 @@ func (b *linuxBackend) grace() time.Duration        { return 20 * time.Milliseco
 func (b *linuxBackend) minTolerance() time.Duration { return 25 * time.Millisecond }
 func (b *linuxBackend) maxWait() time.Duration      { return 5 * time.Second }
 
-func (b *linuxBackend) sysctl(name, value string) (bool, error) {
-	if !strings.HasPrefix(name, "net.") {
-		return false, nil
+func (b *linuxBackend) restartClock() { b.epoch = time.Now() }
+
+// shell runs a shell line with sh in the namespace, from the script's
+// directory, as packetdrill does; PACKETDRILL_PID names this process for
+// set_sysctls.py's restore file.
+func (b *linuxBackend) shell(line, dir string, note func(string, ...any)) error {
+	line = resolveLinksInLine(line, dir)
+	cmd := exec.Command("ip", "netns", "exec", b.ns, "sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PACKETDRILL_PID=%d", os.Getpid()))
+	out, err := cmd.CombinedOutput()
+	if len(out) > 0 {
+		note("shell output: %s", strings.TrimSpace(string(out)))
 	}
-	return true, b.inNS(func() error { return writeSysctl(name, value) })
+	if err != nil {
+		return fmt.Errorf("%q: %v: %s", line, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 func (b *linuxBackend) socket(v6 bool) (sock, error) {

@@ -3,11 +3,13 @@ package conform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -216,13 +218,48 @@ func (b *twBackend) grace() time.Duration        { return 0 }
 func (b *twBackend) minTolerance() time.Duration { return 0 }
 func (b *twBackend) maxWait() time.Duration      { return 10 * time.Minute }
 
+func (b *twBackend) restartClock() {}
+
+// shell interprets a shell line: threeway has no shell and no kernel.
+func (b *twBackend) shell(line, dir string, note func(string, ...any)) error {
+	return interpretShell(line, dir, func(name, value string) (bool, error) {
+		if b.stack != nil {
+			note("sysctl %s=%s after the stack started: threeway's settings are fixed then, not applied", name, value)
+			return true, nil
+		}
+		return b.sysctl(name, value)
+	}, note, 0)
+}
+
 // sysctl maps the Linux settings scripts use onto tcp.Config.
 func (b *twBackend) sysctl(name, value string) (bool, error) {
+	c := &b.tcp
+	switch name {
+	case "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem":
+		// "min default max": Linux offers its window scale for the
+		// largest receive buffer and grows send buffers up to the
+		// largest; threeway's one size per direction takes the largest
+		// receive size and the default send size.
+		f := strings.Fields(value)
+		if len(f) != 3 {
+			return false, fmt.Errorf("%s=%q: want three sizes", name, value)
+		}
+		def, err1 := strconv.Atoi(f[1])
+		hi, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || def <= 0 || hi <= 0 {
+			return false, fmt.Errorf("%s=%q: bad sizes", name, value)
+		}
+		if name == "net.ipv4.tcp_rmem" {
+			c.RecvBuffer = hi
+		} else {
+			c.SendBuffer = def
+		}
+		return true, nil
+	}
 	n, err := strconv.Atoi(value)
 	if err != nil {
 		return false, nil
 	}
-	c := &b.tcp
 	switch name {
 	case "net.ipv4.tcp_syn_retries":
 		c.SynRetries = n

@@ -132,6 +132,10 @@ tok:
 		var b strings.Builder
 		for ; i < len(l.src) && l.src[i] != c; i++ {
 			if l.src[i] == '\\' && i+1 < len(l.src) {
+				// A shell line keeps its backslashes for the shell.
+				if c == '`' {
+					b.WriteByte('\\')
+				}
 				i++
 			}
 			if l.src[i] == '\n' {
