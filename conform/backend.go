@@ -41,8 +41,9 @@ type backend interface {
 	// restartClock makes now 0 again: the init command ran before the
 	// script's time began.
 	restartClock()
-	// socket creates a TCP socket.
-	socket(v6 bool) (sock, error)
+	// socket creates a socket of type typ (SOCK_STREAM, ...) and
+	// protocol proto (0 or IPPROTO_TCP for TCP).
+	socket(v6 bool, typ, proto int) (sock, error)
 }
 
 // sentPacket is a packet the stack wrote and when.
@@ -70,6 +71,26 @@ type sock interface {
 	close() error
 	setsockopt(level, name int, v sockVal) error
 	getsockopt(level, name int) (sockVal, error)
+	// send sends n bytes with MSG_* flags, to "to" if it is valid
+	// (sendto; MSG_FASTOPEN connects there).
+	send(n, flags int, to netip.AddrPort) (int, error)
+	// recv reads up to n bytes with MSG_* flags, returning the
+	// message's flags (recvmsg's msg_flags) and its control messages.
+	recv(n, flags int) (k, msgFlags int, cmsgs []cmsg, err error)
+	// ioctl answers SIOCINQ and SIOCOUTQ.
+	ioctl(req int) (int, error)
+	// poll returns the poll(2) events ready now among events.
+	poll(events int) int
+	// info is the connection's tcp_info, by packetdrill's tcpi_ names.
+	info() (map[string]int64, error)
+}
+
+// cmsg is a control message recvmsg returned: a socket error queue
+// entry (IP_RECVERR) by sock_extended_err field, or another by its raw
+// data.
+type cmsg struct {
+	level, typ int
+	fields     map[string]int64
 }
 
 // sockVal is a socket option's value: an int, or SO_LINGER's pair.

@@ -285,7 +285,7 @@ func (b *linuxBackend) shell(line, dir string, note func(string, ...any)) error 
 	return nil
 }
 
-func (b *linuxBackend) socket(v6 bool) (sock, error) {
+func (b *linuxBackend) socket(v6 bool, typ, proto int) (sock, error) {
 	domain := syscall.AF_INET
 	if v6 {
 		domain = syscall.AF_INET6
@@ -293,7 +293,7 @@ func (b *linuxBackend) socket(v6 bool) (sock, error) {
 	var fd int
 	err := b.inNS(func() error {
 		var err error
-		fd, err = syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+		fd, err = syscall.Socket(domain, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, proto)
 		return err
 	})
 	if err != nil {

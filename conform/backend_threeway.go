@@ -279,7 +279,11 @@ func (b *twBackend) sysctl(name, value string) (bool, error) {
 	return true, nil
 }
 
-func (b *twBackend) socket(v6 bool) (sock, error) {
+func (b *twBackend) socket(v6 bool, typ, proto int) (sock, error) {
+	// SOCK_NONBLOCK and SOCK_CLOEXEC ride in the type's high bits.
+	if typ&0xf != syscall.SOCK_STREAM || proto != 0 && proto != syscall.IPPROTO_TCP {
+		return nil, syscall.EPROTONOSUPPORT
+	}
 	s := &twSock{b: b, v6: v6}
 	b.socks = append(b.socks, s)
 	return s, nil

@@ -48,7 +48,8 @@ type sentTCP struct {
 
 // fdState is a script file descriptor.
 type fdState struct {
-	s        sock
+	s        sock      // nil for an epoll instance
+	ep       *epollSet // an epoll instance's registrations
 	nonblock bool
 	v6       bool
 }
@@ -76,6 +77,10 @@ type runner struct {
 	err        error
 	listenPort uint16
 	socketUsed bool
+	// testSock is packetdrill's socket under test: the latest socket()
+	// or accept(), whose tcp_info %{ }% blocks read.
+	testSock sock
+	py       *pyEnv
 
 	lastScript   time.Duration // the previous event's script time, made absolute
 	prevInbound  bool
@@ -164,16 +169,14 @@ func (r *runner) tolerance(at time.Duration) time.Duration {
 }
 
 func (r *runner) event(ev *Event) error {
-	switch {
-	case ev.Command != "":
+	if ev.Command != "" {
 		return r.command(ev)
-	case ev.Code != "":
-		r.note("line %d: %%{ }%% code block skipped", ev.Line)
-		return nil
 	}
 	lo, hi := r.eventTimes(ev)
 	var err error
 	switch {
+	case ev.Code != "":
+		err = r.code(ev, lo)
 	case ev.Packet != nil && ev.Packet.Dir == Inbound:
 		err = r.inbound(ev, lo)
 	case ev.Packet != nil:
@@ -193,6 +196,33 @@ func (r *runner) event(ev *Event) error {
 func (r *runner) command(ev *Event) error {
 	if err := r.b.shell(ev.Command, r.s.Dir, r.note); err != nil {
 		return failf(ev.Line, "shell line: %v", err)
+	}
+	return nil
+}
+
+// code evaluates a %{ }% block at its time against the tcp_info of the
+// socket under test.
+func (r *runner) code(ev *Event, at time.Duration) error {
+	r.advanceTo(at)
+	if r.err != nil {
+		return r.err
+	}
+	if r.py == nil {
+		r.py = &pyEnv{vars: map[string]pyVal{}, backend: r.b.name()}
+	}
+	r.py.info, r.py.infoErr = nil, nil
+	if r.testSock == nil {
+		r.py.infoErr = errors.New("no socket yet")
+	} else {
+		r.py.info, r.py.infoErr = r.testSock.info()
+	}
+	r.py.printed = r.py.printed[:0]
+	err := runPython(ev.Code, r.py)
+	for _, p := range r.py.printed {
+		r.note("line %d: print: %s", ev.Line, p)
+	}
+	if err != nil {
+		return failf(ev.Line, "%%{ }%%: %v", err)
 	}
 	return nil
 }

@@ -80,6 +80,10 @@ type Info struct {
 	// SendQueued all bytes written and not yet acknowledged (SIOCOUTQ);
 	// RecvQueued the bytes ready to read (SIOCINQ).
 	NotSent, SendQueued, RecvQueued int
+	// SendSpace is the room left in the send buffer (what a write
+	// could take now); PeerFIN is set once the peer's FIN arrived.
+	SendSpace int
+	PeerFIN   bool
 
 	// Filled when threeway's SACK scoreboard and RACK land (issues
 	// i12-recovery): the segments the peer SACKed, those marked lost,
@@ -112,6 +116,8 @@ func (c *Conn) Info() Info {
 		SendWindow:  c.sndWnd,
 		SendQueued:  c.snd.n,
 		RecvQueued:  c.rcv.n,
+		SendSpace:   c.Writable(),
+		PeerFIN:     c.finRcvd,
 		Reordering:  3,
 	}
 	if c.wsOK {
