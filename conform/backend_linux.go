@@ -267,11 +267,28 @@ func (b *linuxBackend) maxWait() time.Duration      { return 5 * time.Second }
 
 func (b *linuxBackend) restartClock() { b.epoch = time.Now() }
 
-// shell runs a shell line with sh in the namespace, from the script's
-// directory, as packetdrill does; PACKETDRILL_PID names this process for
-// set_sysctls.py's restore file.
+// shell runs a shell line in the namespace, from the script's
+// directory, as packetdrill does. Settings (sysctl, set_sysctls.py, the
+// lines of defaults.sh) are written to /proc/sys from the namespace's
+// thread, which is what those commands do, without a process each;
+// every other command runs with sh in the namespace, PACKETDRILL_PID
+// naming this process.
 func (b *linuxBackend) shell(line, dir string, note func(string, ...any)) error {
-	line = resolveLinksInLine(line, dir)
+	return interpretShell(line, dir, shellHost{
+		set: func(name, value string) (bool, error) {
+			err := b.inNS(func() error { return writeSysctl(name, value) })
+			if errors.Is(err, os.ErrNotExist) {
+				note("sysctl %s: this kernel has no such setting", name)
+				return true, nil
+			}
+			return true, err
+		},
+		other: func(c shellCommand) error { return b.sh(resolveLinksInLine(c.text, dir), dir, note) },
+		note:  note,
+	}, 0)
+}
+
+func (b *linuxBackend) sh(line, dir string, note func(string, ...any)) error {
 	cmd := exec.Command("ip", "netns", "exec", b.ns, "sh", "-c", line)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PACKETDRILL_PID=%d", os.Getpid()))

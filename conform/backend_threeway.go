@@ -222,13 +222,13 @@ func (b *twBackend) restartClock() {}
 
 // shell interprets a shell line: threeway has no shell and no kernel.
 func (b *twBackend) shell(line, dir string, note func(string, ...any)) error {
-	return interpretShell(line, dir, func(name, value string) (bool, error) {
+	return interpretShell(line, dir, shellHost{set: func(name, value string) (bool, error) {
 		if b.stack != nil {
 			note("sysctl %s=%s after the stack started: threeway's settings are fixed then, not applied", name, value)
 			return true, nil
 		}
 		return b.sysctl(name, value)
-	}, note, 0)
+	}, note: note}, 0)
 }
 
 // sysctl maps the Linux settings scripts use onto tcp.Config.

@@ -673,12 +673,15 @@ func (p *parser) syscall() (*SyscallSpec, error) {
 		return nil, err
 	}
 	sc.Args = args
+	eq := p.peek()
 	if err := p.expectPunct("="); err != nil {
 		return nil, err
 	}
 	if sc.Result, err = p.expr(); err != nil {
 		return nil, err
 	}
+	// The errno and note follow the result on its line.
+	name.line = eq.line
 	if t := p.peek(); t.kind == tokWord && t.line == name.line && strings.HasPrefix(t.text, "E") {
 		p.advance()
 		sc.Errno = t.text

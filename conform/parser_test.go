@@ -152,10 +152,10 @@ func TestParseFlagsCommandsAndMarkers(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 	var set [][2]string
-	err = interpretShell(s.Events[0].Command, ".", func(k, v string) (bool, error) {
+	err = interpretShell(s.Events[0].Command, ".", shellHost{set: func(k, v string) (bool, error) {
 		set = append(set, [2]string{k, v})
 		return true, nil
-	}, t.Logf, 0)
+	}, note: t.Logf}, 0)
 	if len(set) != 1 || set[0] != [2]string{"net.ipv4.tcp_syn_retries", "2"} || err == nil || !strings.Contains(err.Error(), "echo hi") {
 		t.Errorf("sysctls %v, err %v", set, err)
 	}

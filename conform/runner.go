@@ -82,16 +82,31 @@ type runner struct {
 	testSock sock
 	py       *pyEnv
 
+	// markers is set when the script names connections ([conn N]);
+	// otherwise, as in packetdrill, packets go with the latest
+	// connection, current.
+	markers bool
+	current *scriptConn
+	// newListener is set by a listen() after the current connection
+	// began: the script's next SYN opens a new connection.
+	newListener bool
+
 	lastScript   time.Duration // the previous event's script time, made absolute
 	prevInbound  bool
 	prevInboundT time.Duration
 }
 
 func newRunner(s *Script, cfg *Config, b backend) *runner {
-	return &runner{
+	r := &runner{
 		s: s, cfg: cfg, b: b, linux: b.name() == "linux",
 		fds: map[int]*fdState{}, listenPort: cfg.BindPort,
 	}
+	for _, ev := range s.Events {
+		if ev.Packet != nil && ev.Packet.Conn > 0 {
+			r.markers = true
+		}
+	}
+	return r
 }
 
 func (r *runner) note(format string, args ...any) {
@@ -269,6 +284,7 @@ func (r *runner) collect() {
 		if c == nil {
 			c = &scriptConn{id: len(r.conns) + 1, localPort: p.SrcPort, remotePort: p.DstPort}
 			r.conns = append(r.conns, c)
+			r.current = c
 		}
 		c.lastSent = p
 		r.queue = append(r.queue, sentTCP{p: p, at: sp.at, c: c})
@@ -286,6 +302,19 @@ func (r *runner) connByPorts(local, remote uint16) *scriptConn {
 
 // connForInbound finds or creates the connection an injected packet is on.
 func (r *runner) connForInbound(ev *Event) (*scriptConn, error) {
+	ps := ev.Packet
+	if !r.markers && r.current != nil {
+		if !(r.newListener && ps.ICMP == nil && ps.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN) {
+			return r.current, nil
+		}
+		// A SYN to a listener made after the current connection: a new
+		// connection, from a new port.
+		r.newListener = false
+		c := &scriptConn{id: len(r.conns) + 1, localPort: r.listenPort, remotePort: remotePortBase + uint16(len(r.conns))}
+		r.conns = append(r.conns, c)
+		r.current = c
+		return c, nil
+	}
 	id := max(ev.Packet.Conn, 1)
 	if id <= len(r.conns) {
 		return r.conns[id-1], nil
@@ -295,6 +324,8 @@ func (r *runner) connForInbound(ev *Event) (*scriptConn, error) {
 	}
 	c := &scriptConn{id: id, localPort: r.listenPort, remotePort: remotePortBase + uint16(id) - 1}
 	r.conns = append(r.conns, c)
+	r.current = c
+	r.newListener = false
 	return c, nil
 }
 
@@ -453,6 +484,9 @@ func (r *runner) outbound(ev *Event, lo, hi time.Duration) error {
 	got := r.queue[0]
 	r.queue = r.queue[1:]
 	want := max(ps.Conn, 1)
+	if !r.markers {
+		want = got.c.id
+	}
 	if got.c.id != want {
 		return failf(ev.Line, "expected `%s` on conn %d, got `%s` on conn %d (port %d -> %d)",
 			specString(ps), want, gotString(got.p, &got.c.m), got.c.id, got.p.SrcPort, got.p.DstPort)

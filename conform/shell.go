@@ -242,65 +242,83 @@ func resolveLinksInLine(line, dir string) string {
 	return line
 }
 
-// sysctlSetter applies one setting; ok is false if there is no
-// equivalent.
-type sysctlSetter func(name, value string) (ok bool, err error)
+// shellHost is what interpretShell runs a line's commands with.
+type shellHost struct {
+	// set applies one sysctl; ok is false if there is no equivalent.
+	set func(name, value string) (ok bool, err error)
+	// other runs a command that is not a setting (nil: none can run).
+	other func(c shellCommand) error
+	note  func(string, ...any)
+}
 
-// interpretShell runs a shell line without a shell, for a backend that
-// has none: sysctl settings go to set, defaults.sh is read and
-// interpreted, set_sysctls.py's /proc/sys assignments are settings, and
-// the commands that have no meaning without a kernel (flushing TCP
-// metrics, a plain FIFO qdisc on the TUN device, restoring sysctls) are
-// noted. Anything else is an error naming the command.
-func interpretShell(line, dir string, set sysctlSetter, note func(string, ...any), depth int) error {
+// interpretShell runs a shell line command by command: sysctl settings
+// (sysctl, set_sysctls.py's /proc/sys assignments, the lines of a
+// defaults.sh) go to h.set; other commands to h.other, or, without one,
+// the ones that mean nothing without a kernel (flushing TCP metrics, a
+// plain FIFO qdisc, restoring sysctls) are noted and anything else is
+// an error naming it. As with sh, only the last command's failure fails
+// the line.
+func interpretShell(line, dir string, h shellHost, depth int) error {
 	cmds, err := splitShell(line)
 	if err != nil {
 		return err
 	}
+	var last error
 	for _, c := range cmds {
-		if err := interpretCommand(c, dir, set, note, depth); err != nil {
-			return err
+		last = interpretCommand(c, dir, h, depth)
+		if last != nil && h.other == nil {
+			return last
+		}
+		if last != nil {
+			h.note("%v", last)
 		}
 	}
-	return nil
+	return last
 }
 
-func interpretCommand(c shellCommand, dir string, set sysctlSetter, note func(string, ...any), depth int) error {
+func interpretCommand(c shellCommand, dir string, h shellHost, depth int) error {
 	w := c.words
 	if len(w) == 0 || strings.HasPrefix(w[0], "#") {
 		return nil
 	}
 	apply := func(name, value string) error {
-		ok, err := set(name, value)
+		ok, err := h.set(name, value)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			note("sysctl %s=%s has no threeway equivalent: not applied", name, value)
+			h.note("sysctl %s=%s has no equivalent here: not applied", name, value)
 		}
 		return nil
 	}
 	base := filepath.Base(w[0])
 	switch {
-	case w[0] == "sysctl":
+	case w[0] == "sysctl" && !strings.Contains(c.text, "|"):
+		var errs []string
 		for _, a := range w[1:] {
 			if strings.HasPrefix(a, "-") {
 				continue
 			}
 			k, v, ok := strings.Cut(a, "=")
 			if !ok {
+				if h.other != nil {
+					return h.other(c)
+				}
 				return fmt.Errorf("unsupported on threeway: %q (sysctl without a value)", c.text)
 			}
 			if err := apply(strings.ReplaceAll(k, "/", "."), v); err != nil {
-				return err
+				errs = append(errs, err.Error())
 			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%s", strings.Join(errs, "; "))
 		}
 		return nil
 	case base == "set_sysctls.py":
 		for _, a := range w[1:] {
 			k, v, ok := strings.Cut(a, "=")
 			if !ok || !strings.HasPrefix(k, "/proc/sys/") {
-				return fmt.Errorf("unsupported on threeway: %q", c.text)
+				return fmt.Errorf("unsupported: %q", c.text)
 			}
 			if err := apply(strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", "."), v); err != nil {
 				return err
@@ -308,13 +326,7 @@ func interpretCommand(c shellCommand, dir string, set sysctlSetter, note func(st
 		}
 		return nil
 	case strings.HasPrefix(w[0], "/tmp/sysctl_restore_"):
-		note("%s: nothing to restore (threeway's settings last one run)", c.text)
-		return nil
-	case w[0] == "ip" && len(w) >= 3 && w[1] == "tcp_metrics" && w[2] == "flush":
-		note("%s: threeway keeps no per-destination TCP metrics", c.text)
-		return nil
-	case w[0] == "tc" && len(w) >= 2 && w[1] == "qdisc" && !strings.Contains(c.text, "limit"):
-		note("%s: threeway writes straight to its link, with no queueing discipline", c.text)
+		h.note("%s: nothing to restore (each run has settings of its own)", c.text)
 		return nil
 	case base == "defaults.sh" && depth < 4:
 		p := resolveTextLink(filepath.Join(dir, w[0]))
@@ -325,7 +337,15 @@ func interpretCommand(c shellCommand, dir string, set sysctlSetter, note func(st
 		if err != nil {
 			return fmt.Errorf("%s: %v", c.text, err)
 		}
-		return interpretShell(string(b), filepath.Dir(p), set, note, depth+1)
+		return interpretShell(string(b), filepath.Dir(p), h, depth+1)
+	case h.other != nil:
+		return h.other(c)
+	case w[0] == "ip" && len(w) >= 3 && w[1] == "tcp_metrics" && w[2] == "flush":
+		h.note("%s: threeway keeps no per-destination TCP metrics", c.text)
+		return nil
+	case w[0] == "tc" && len(w) >= 2 && w[1] == "qdisc" && !strings.Contains(c.text, "limit"):
+		h.note("%s: threeway writes straight to its link, with no queueing discipline", c.text)
+		return nil
 	}
 	return fmt.Errorf("unsupported on threeway: shell command %q", c.text)
 }
