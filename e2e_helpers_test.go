@@ -212,6 +212,10 @@ func (e *watchedEnd) WritePackets(pkts [][]byte) error {
 	return e.PipeEnd.WritePackets(pkts)
 }
 
+// Offloads hides the pipe's offloads: the driver watches only the plain
+// Link methods, so a simulated pipe carries MTU-sized packets.
+func (e *watchedEnd) Offloads() link.Offloads { return link.Offloads{} }
+
 // ReadPackets counts a batch as handled when the reader comes back for
 // the next one: the stack's read loop processes a batch in between.
 func (e *watchedEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {

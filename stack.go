@@ -22,6 +22,8 @@ type Stack struct {
 	realClock bool
 	epoch     time.Time
 	link      link.Link
+	olink     link.OffloadLink // link, when it has offloads
+	offloads  link.Offloads
 	addrs     []netip.Prefix
 	env       *tcp.Env
 	trace     Tracer
@@ -37,6 +39,7 @@ type Stack struct {
 	dirty     []*Conn
 	tx        txBatch
 	rxSeg     tcp.Segment
+	rxTrusted bool // the packet being input needs no checksum check (link.PacketInfo)
 	closedCh  []*tcp.Conn
 	ipID      uint16
 	icmpLimit icmpLimiter
@@ -75,10 +78,17 @@ func New(opts Options) (*Stack, error) {
 	}
 	cfg := opts.TCP
 	cfg.MTU = opts.Link.MTU()
+	olink, offloads := link.OffloadsOf(opts.Link)
+	if cfg.MaxSegment == 0 && (offloads.TSO4 || offloads.TSO6) {
+		// The link cuts large segments: let the core build them.
+		cfg.MaxSegment = 65535
+	}
 	s := &Stack{
 		clk:       clk,
 		epoch:     clk.Now(),
 		link:      opts.Link,
+		olink:     olink,
+		offloads:  offloads,
 		addrs:     append([]netip.Prefix(nil), opts.Addrs...),
 		env:       tcp.NewEnv(cfg, secret),
 		trace:     opts.Tracer,
@@ -94,7 +104,7 @@ func New(opts Options) (*Stack, error) {
 	s.env.Observer = observer{s}
 	s.hold, _ = clk.(clock.Holder)
 	s.realClock = clk == clock.Real
-	s.tx.init(cfg.MTU)
+	s.tx.init(s.packetSize())
 	s.readerWG.Add(1)
 	go s.readLoop()
 	return s, nil
@@ -151,14 +161,21 @@ func (s *Stack) Close() error {
 func (s *Stack) readLoop() {
 	defer s.readerWG.Done()
 	const batch = 64
-	mtu := max(s.link.MTU(), 1280)
+	size := max(s.packetSize(), 1280)
 	bufs := make([][]byte, batch)
 	for i := range bufs {
-		bufs[i] = make([]byte, mtu+64)
+		bufs[i] = make([]byte, size+64)
 	}
 	sizes := make([]int, batch)
+	info := make([]link.PacketInfo, batch)
 	for {
-		n, err := s.link.ReadPackets(bufs, sizes)
+		var n int
+		var err error
+		if s.olink != nil {
+			n, err = s.olink.ReadPacketsInfo(bufs, sizes, info)
+		} else {
+			n, err = s.link.ReadPackets(bufs, sizes)
+		}
 		if err != nil {
 			if errors.Is(err, link.ErrClosed) {
 				return
@@ -184,12 +201,27 @@ func (s *Stack) readLoop() {
 				s.dropPacket(tcp.DropMalformed) // truncated by the link
 				continue
 			}
+			if info[i].Err != nil {
+				s.dropPacket(tcp.DropBadOffloadHeader)
+				continue
+			}
+			// A partial checksum marks a packet of the local host that
+			// never crossed a wire; DATA_VALID one the link checked.
+			s.rxTrusted = info[i].PartialChecksum || info[i].ChecksumValid
 			s.inputPacket(now, bufs[i][:sizes[i]])
+			s.rxTrusted = false
 		}
+		clear(info[:n])
 		s.flushLocked(now)
 		s.mu.Unlock()
 		s.releaseClock()
 	}
+}
+
+// packetSize is the largest packet the stack reads or writes: the MTU, or
+// the link's MaxPacket when it carries large segments.
+func (s *Stack) packetSize() int {
+	return max(s.link.MTU(), s.offloads.MaxPacket)
 }
 
 // holdClock keeps a simulated clock from jumping while the stack works

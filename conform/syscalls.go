@@ -25,7 +25,7 @@ var symbols = map[string]int64{
 	// TCP_NOOPT is FreeBSD's (other stacks' suites use it); Linux has
 	// no such option, so it gets a number no Linux option has.
 	"TCP_NOOPT": 0x7fff0008,
-	"IP_TOS": 1, "IP_TTL": 2, "IP_MTU_DISCOVER": 10, "IP_RECVERR": 11, "IP_FREEBIND": 15, "IPV6_RECVERR": 25,
+	"IP_TOS":    1, "IP_TTL": 2, "IP_MTU_DISCOVER": 10, "IP_RECVERR": 11, "IP_FREEBIND": 15, "IPV6_RECVERR": 25,
 	"IPV6_TCLASS": 67, "IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3,
 	"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 	"F_GETFL": 3, "F_SETFL": 4, "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_NONBLOCK": 0x800,

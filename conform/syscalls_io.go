@@ -14,14 +14,14 @@ import (
 // is the runner's own, over sock.poll, on either backend.
 
 const (
-	msgDontwait = 0x40
-	msgErrqueue = 0x2000
-	msgFastopen = 0x20000000
-	epollET     = 1 << 31
+	msgDontwait  = 0x40
+	msgErrqueue  = 0x2000
+	msgFastopen  = 0x20000000
+	epollET      = 1 << 31
 	epollOneshot = 1 << 30
-	pollErr     = 0x8
-	pollHup     = 0x10
-	pollNval    = 0x20
+	pollErr      = 0x8
+	pollHup      = 0x10
+	pollNval     = 0x20
 )
 
 // epollSet is an epoll instance: the descriptors registered on it.

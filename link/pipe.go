@@ -19,6 +19,11 @@ type PipeConfig struct {
 	// (default 4096); beyond it packets are dropped and counted in
 	// QueueDrops, like a full device queue.
 	QueueLen int
+	// MaxPacket, above the MTU, makes the pipe a link with segmentation
+	// offload (Offloads: TSO4, TSO6): it carries TCP segments of up to
+	// MaxPacket bytes whole, as a kernel hands a coalesced segment to a
+	// receiver with offloads, so both stacks work in large segments.
+	MaxPacket int
 }
 
 // The two directions draw from distinct PCG streams of the same seed, so
@@ -49,8 +54,9 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 	}
 	ab := newDirection(cfg.AtoB, clk, qb, rand.New(rand.NewPCG(cfg.Seed, streamAtoB)))
 	ba := newDirection(cfg.BtoA, clk, qa, rand.New(rand.NewPCG(cfg.Seed, streamBtoA)))
-	a = &PipeEnd{mtu: mtu, rx: qa, tx: ab, in: ba}
-	b = &PipeEnd{mtu: mtu, rx: qb, tx: ba, in: ab}
+	maxPkt := max(cfg.MaxPacket, mtu)
+	a = &PipeEnd{mtu: mtu, maxPkt: maxPkt, rx: qa, tx: ab, in: ba}
+	b = &PipeEnd{mtu: mtu, maxPkt: maxPkt, rx: qb, tx: ba, in: ab}
 	return a, b
 }
 
@@ -59,13 +65,14 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 // toward a closed end are dropped.
 type PipeEnd struct {
 	mtu    int
+	maxPkt int        // largest packet carried: MTU, or more with offloads
 	rx     *queue     // packets waiting to be read here
 	tx     *direction // packets written here
 	in     *direction // packets written at the peer
 	closed atomic.Bool
 }
 
-var _ Link = (*PipeEnd)(nil)
+var _ OffloadLink = (*PipeEnd)(nil)
 
 // MTU returns the pipe's MTU.
 func (e *PipeEnd) MTU() int { return e.mtu }
@@ -83,6 +90,37 @@ func (e *PipeEnd) WritePackets(pkts [][]byte) error {
 	}
 	e.tx.send(pkts)
 	return nil
+}
+
+// Offloads reports segmentation offload when the pipe carries packets
+// larger than its MTU (PipeConfig.MaxPacket); checksums stay whole.
+func (e *PipeEnd) Offloads() Offloads {
+	if e.maxPkt <= e.mtu {
+		return Offloads{}
+	}
+	return Offloads{TSO4: true, TSO6: true, MaxPacket: e.maxPkt}
+}
+
+// WritePacketsInfo implements OffloadLink: packets up to MaxPacket go
+// through whole (info is not needed: the peer takes them whole too).
+func (e *PipeEnd) WritePacketsInfo(pkts [][]byte, info []PacketInfo) error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	for _, p := range pkts {
+		if len(p) > e.maxPkt {
+			return ErrTooBig
+		}
+	}
+	e.tx.send(pkts)
+	return nil
+}
+
+// ReadPacketsInfo implements OffloadLink; the packets carry no metadata.
+func (e *PipeEnd) ReadPacketsInfo(bufs [][]byte, sizes []int, info []PacketInfo) (int, error) {
+	n, err := e.rx.read(bufs, sizes)
+	clear(info[:min(n, len(info))])
+	return n, err
 }
 
 // ReadPackets implements Link. With no room (len(bufs) or len(sizes) zero)

@@ -33,12 +33,14 @@ func newQueue(limit, bufCap int) *queue {
 
 // getLocked returns a buffer of length n, recycled when possible.
 func (q *queue) getLocked(n int) []byte {
-	if k := len(q.free); k > 0 {
+	if k := len(q.free); k > 0 && cap(q.free[k-1]) >= n {
 		b := q.free[k-1]
 		q.free = q.free[:k-1]
 		return b[:n]
 	}
-	return make([]byte, n, q.bufCap)
+	// Larger than the MTU (a pipe with offloads): its own size, kept in
+	// the free list for the next large one.
+	return make([]byte, n, max(n, q.bufCap))
 }
 
 // get is getLocked for callers that do not hold the lock.

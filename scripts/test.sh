@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in ip:iproute2 tshark:tshark curl:curl ping:iputils-ping nc:netcat-openbsd hping3:hping3 ethtool:ethtool; do
+for tool in ip:iproute2 nft:nftables tcpdump:tcpdump tshark:tshark curl:curl ping:iputils-ping nc:netcat-openbsd hping3:hping3 ethtool:ethtool; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

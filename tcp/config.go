@@ -21,6 +21,11 @@ type Config struct {
 	SynQueue         int           // half-open children per listener
 	AcceptQueue      int           // established, unaccepted children per listener
 	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
+	// MaxSegment is the most payload the core puts in one outgoing
+	// segment when the link cuts large segments into MSS-sized ones
+	// (segmentation offload; OutSegment.SegSize); 0 or less than the MSS
+	// means one MSS, as without offload.
+	MaxSegment int
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.

@@ -179,7 +179,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		if wnd > inflight {
 			usable = int(wnd - inflight)
 		}
-		n := min(unsent, mss, usable)
+		n := c.largeSegment(mss, unsent, usable)
 		// probe is the persist timer's or the retransmission timer's
 		// override: send what fits, or one octet past a zero window.
 		probe := c.forceProbe
@@ -211,7 +211,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		if c.timing == false && seq == c.sndMax && n > 0 {
 			c.timing, c.timedSeq, c.timedAt = true, seq.Add(seqnum.Size(n)), now
 		}
-		n = c.emit(now, out, seq, n, fin)
+		n = c.emitLarge(now, out, seq, n, fin, mss)
 		c.sndNxt = seq.Add(seqnum.Size(n))
 		if fin && n == unsent {
 			c.sndNxt = c.sndNxt.Add(1)

@@ -36,6 +36,7 @@ const (
 	DropNotForUs            // runtime: destination is not one of the stack's addresses, or a multicast source
 	DropUnsupported         // runtime: not TCP, or an IP fragment
 	DropBadCookie           // an ACK to a listener with no valid SYN cookie
+	DropBadOffloadHeader    // runtime: the link refused the packet's offload (virtio-net) header
 	numDropReasons
 )
 
@@ -69,6 +70,7 @@ var dropNames = [...]string{
 	DropNotForUs:            "NotForUs",
 	DropUnsupported:         "Unsupported",
 	DropBadCookie:           "BadCookie",
+	DropBadOffloadHeader:    "BadOffloadHeader",
 }
 
 func (r DropReason) String() string {

@@ -50,6 +50,11 @@ func (t Tuple) Reverse() Tuple {
 type OutSegment struct {
 	Tuple Tuple
 	Seg   Segment
+	// SegSize, when not zero, says Seg is a large segment to be sent as
+	// segments of SegSize bytes of payload each (the last may be
+	// shorter), the PSH and FIN on the last only: the link's segmentation
+	// offload, or the runtime, cuts it (Config.MaxSegment).
+	SegSize uint16
 }
 
 // Output collects the segments produced by one or more calls into the core.
@@ -75,5 +80,6 @@ func (o *Output) push(t Tuple) *Segment {
 	os := &o.Segs[len(o.Segs)-1]
 	os.Tuple = t
 	os.Seg = Segment{}
+	os.SegSize = 0
 	return &os.Seg
 }

@@ -39,6 +39,9 @@ type tunFlags struct {
 	addrs prefixList
 	pcap  string
 	mtu   int
+	// offload asks the device for a virtio-net header and the kernel's
+	// checksum and segmentation offloads (64 KiB segments both ways).
+	offload bool
 }
 
 func (f *tunFlags) register(fs *flag.FlagSet) {
@@ -46,26 +49,28 @@ func (f *tunFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.addrs, "addr", "the stack's address with prefix length (repeatable)")
 	fs.StringVar(&f.pcap, "pcap", "", "write every packet to this pcap file")
 	fs.IntVar(&f.mtu, "mtu", 0, "MTU (0: the device's)")
+	fs.BoolVar(&f.offload, "offload", true, "negotiate the kernel's TUN offloads (virtio-net header: checksum, TSO, large segments); false: one MTU-sized packet per read/write")
 }
 
 // stack opens the TUN device and starts a stack on it; see tunStack.
 func (f *tunFlags) stack() (*threeway.Stack, func(), error) {
-	return tunStack(f.dev, f.mtu, f.addrs, f.pcap)
+	return tunStack(f.dev, tun.Options{MTU: f.mtu, VnetHdr: f.offload}, f.addrs, f.pcap)
 }
 
 // tunStack opens a TUN device and starts a stack on it, optionally
 // capturing every packet to a pcap file. close undoes both.
-func tunStack(dev string, mtu int, addrs prefixList, pcapPath string) (s *threeway.Stack, closeAll func(), err error) {
+func tunStack(dev string, opts tun.Options, addrs prefixList, pcapPath string) (s *threeway.Stack, closeAll func(), err error) {
 	if dev == "" {
 		return nil, nil, fmt.Errorf("--tun is required")
 	}
 	if len(addrs) == 0 {
 		return nil, nil, fmt.Errorf("at least one --addr is required")
 	}
-	d, err := tun.Open(dev, mtu)
+	d, err := tun.OpenOptions(dev, opts)
 	if err != nil {
 		return nil, nil, err
 	}
+	fmt.Fprintf(os.Stderr, "threeway: %s offloads: %s\n", dev, describeOffloads(d.Offloads()))
 	var l link.Link = d
 	var pcapFile *os.File
 	if pcapPath != "" {
@@ -96,4 +101,22 @@ func tunStack(dev string, mtu int, addrs prefixList, pcapPath string) (s *threew
 			pcapFile.Close()
 		}
 	}, nil
+}
+
+// describeOffloads names what the device agreed to, e.g. "csum tso4 tso6",
+// or "none".
+func describeOffloads(o link.Offloads) string {
+	var names []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{o.Checksum, "csum"}, {o.TSO4, "tso4"}, {o.TSO6, "tso6"}, {o.USO4, "uso4"}, {o.USO6, "uso6"}} {
+		if f.on {
+			names = append(names, f.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, " ")
 }
