@@ -26,8 +26,10 @@ type backend interface {
 	settle()
 	// sent drains the packets the stack has written since the last call.
 	sent() []sentPacket
-	// inject hands an IP packet to the stack.
-	inject(pkt []byte) error
+	// inject hands an IP packet to the stack; gsoSize, when not zero,
+	// makes it a GRO packet of segments of that payload (only with
+	// Config.Offloads).
+	inject(pkt []byte, gsoSize int) error
 	// grace is how long a system call on a blocking socket may take to
 	// complete before it counts as blocked.
 	grace() time.Duration

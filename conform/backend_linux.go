@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/link/tun"
 )
 
@@ -117,9 +118,13 @@ func (b *linuxBackend) start(cfg *Config) error {
 				return err
 			}
 		}
-		d, err := tun.Open(tunName, cfg.MTU)
+		d, err := tun.OpenOptions(tunName, tun.Options{MTU: cfg.MTU, VnetHdr: cfg.Offloads})
 		if err != nil {
 			return err
+		}
+		if cfg.Offloads && !d.Offloads().TSO4 {
+			d.Close()
+			return errors.New("the TUN device refused TSO (IFF_VNET_HDR, TUNSETOFFLOAD)")
 		}
 		b.dev = d
 		return nil
@@ -259,7 +264,12 @@ func (b *linuxBackend) sent() []sentPacket {
 	return out
 }
 
-func (b *linuxBackend) inject(pkt []byte) error { return b.dev.WritePackets([][]byte{pkt}) }
+func (b *linuxBackend) inject(pkt []byte, gsoSize int) error {
+	if gsoSize > 0 {
+		return b.dev.WritePacketsInfo([][]byte{pkt}, []link.PacketInfo{{GSOSize: uint16(gsoSize)}})
+	}
+	return b.dev.WritePackets([][]byte{pkt})
+}
 
 func (b *linuxBackend) grace() time.Duration        { return 20 * time.Millisecond }
 func (b *linuxBackend) minTolerance() time.Duration { return 25 * time.Millisecond }

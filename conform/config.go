@@ -25,6 +25,11 @@ type Config struct {
 	// script's last line. packetdrill does not check those; the
 	// project's own scripts are run with it.
 	StrictEnd bool
+	// Offloads gives the stack's link TSO and GRO, as packetdrill's TUN
+	// device has: the stack may send segments larger than the MSS and
+	// an inbound packet larger than the MTU arrives whole, with its
+	// segment size (a GRO packet).
+	Offloads bool
 	// Tolerance is the timing slack (packetdrill's --tolerance_usecs,
 	// 4 ms), widened by TolerancePercent of the time since the previous
 	// event (--tolerance_percent, 12.5).

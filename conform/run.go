@@ -68,6 +68,9 @@ type RunOptions struct {
 	// StrictEnd fails a script for packets the stack sends after its
 	// last line (packetdrill leaves them unchecked).
 	StrictEnd bool
+	// Offloads turns on TSO and GRO on the stack's link, as packetdrill
+	// does on its TUN device.
+	Offloads bool
 }
 
 // RunFile parses and runs one script file on a backend, as packetdrill
@@ -123,7 +126,7 @@ func runOnce(s *Script, backendName string, o RunOptions, res *Result) (err erro
 	if err != nil {
 		return err
 	}
-	cfg.StrictEnd = o.StrictEnd
+	cfg.StrictEnd, cfg.Offloads = o.StrictEnd, o.Offloads
 	b, err := newBackend(backendName)
 	if err != nil {
 		return err

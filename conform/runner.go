@@ -81,6 +81,7 @@ type runner struct {
 	// or accept(), whose tcp_info %{ }% blocks read.
 	testSock sock
 	py       *pyEnv
+	gsoSize  int // the segment size of the GRO packet being injected
 
 	// markers is set when the script names connections ([conn N]);
 	// otherwise, as in packetdrill, packets go with the latest
@@ -347,7 +348,11 @@ func (r *runner) inbound(ev *Event, at time.Duration) error {
 	}
 	r.socketUsed = true
 	for _, pkt := range pkts {
-		if err := r.b.inject(pkt); err != nil {
+		gso := 0
+		if len(pkt) > r.cfg.MTU {
+			gso = r.gsoSize
+		}
+		if err := r.b.inject(pkt, gso); err != nil {
 			return failf(ev.Line, "injecting packet: %v", err)
 		}
 	}
@@ -405,6 +410,10 @@ func (r *runner) buildInbound(ps *PacketSpec, c *scriptConn) ([][]byte, error) {
 	size := r.cfg.segmentSize() - (len(one) - p.Payload - r.cfg.headerLen())
 	if size <= 0 || ps.Flags&(wire.FlagSYN|wire.FlagRST) != 0 {
 		return nil, fmt.Errorf("the packet is %d bytes, more than the MTU (%d), and cannot be cut into segments", len(one), r.cfg.MTU)
+	}
+	if r.cfg.Offloads {
+		r.gsoSize = size
+		return [][]byte{one}, nil
 	}
 	var out [][]byte
 	total, seq := p.Payload, p.Seq

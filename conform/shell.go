@@ -58,6 +58,11 @@ func splitShell(line string) ([]shellCommand, error) {
 			start = i + 1
 		case c == ' ' || c == '\t':
 			flush(-1)
+		case c == '#' && !inWord:
+			// A comment runs to the end of the line.
+			for i+1 < len(line) && line[i+1] != '\n' {
+				i++
+			}
 		case c == '\'':
 			end := strings.IndexByte(line[i+1:], '\'')
 			if end < 0 {
