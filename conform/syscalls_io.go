@@ -76,7 +76,12 @@ func (r *runner) prepareIO(ev *Event, check func(int64, error, time.Duration) er
 		if err != nil {
 			return nil, nil, failf(ev.Line, "sendmsg flags: %v", err)
 		}
-		return r.sendCall(ev, f, n, int(flags), netip.AddrPort{}), check, nil
+		var to netip.AddrPort
+		if flags&msgFastopen != 0 {
+			// msg_name(...)=...: the script's side, as sendto's ... is.
+			to = netip.AddrPortFrom(r.remoteFor(f), r.cfg.ConnectPort)
+		}
+		return r.sendCall(ev, f, n, int(flags), to), check, nil
 
 	case "recvmsg", "recv", "recvfrom":
 		_, f, err := r.sockCall(ev, 3)
