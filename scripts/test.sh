@@ -18,6 +18,14 @@ if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nul
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# google/packetdrill's scripts (GPL test data) beside the clone: conform's
+# TestCorpus runs them on both backends against conform/testdata/corpus-expect.txt.
+if [ -d ../shared/packetdrill/tcp ]; then
+  THREEWAY_PACKETDRILL="$(cd ../shared/packetdrill && pwd)"
+  export THREEWAY_PACKETDRILL
+  echo "== packetdrill corpus: $THREEWAY_PACKETDRILL"
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== go test -race (main module)"
