@@ -17,6 +17,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/link/tun"
 )
@@ -75,6 +77,9 @@ type linuxBackend struct {
 	dev    *tun.Device
 	epoch  time.Time
 	socks  []*linuxSock
+	// cc is the congestion control every socket is given, when the
+	// namespace cannot default to it.
+	cc string
 
 	mu   sync.Mutex
 	out  []sentPacket
@@ -287,6 +292,14 @@ func (b *linuxBackend) shell(line, dir string, note func(string, ...any)) error 
 	return interpretShell(line, dir, shellHost{
 		set: func(name, value string) (bool, error) {
 			err := b.inNS(func() error { return writeSysctl(name, value) })
+			if name == "net.ipv4.tcp_congestion_control" && errors.Is(err, syscall.EPERM) {
+				// A namespace may only default to an algorithm of the
+				// host's tcp_allowed_congestion_control; root may still
+				// choose any per socket, so every socket gets it.
+				b.cc = strings.TrimSpace(value)
+				note("sysctl %s=%s: not allowed as a namespace's default; set on each socket with TCP_CONGESTION", name, value)
+				return true, nil
+			}
 			if errors.Is(err, os.ErrNotExist) {
 				note("sysctl %s: this kernel has no such setting", name)
 				return true, nil
@@ -321,6 +334,12 @@ func (b *linuxBackend) socket(v6 bool, typ, proto int) (sock, error) {
 	err := b.inNS(func() error {
 		var err error
 		fd, err = syscall.Socket(domain, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, proto)
+		if err == nil && b.cc != "" && typ&0xf == syscall.SOCK_STREAM {
+			if err = syscall.SetsockoptString(fd, syscall.IPPROTO_TCP, unix.TCP_CONGESTION, b.cc); err != nil {
+				syscall.Close(fd)
+				err = fmt.Errorf("TCP_CONGESTION %s: %w", b.cc, err)
+			}
+		}
 		return err
 	})
 	if err != nil {
