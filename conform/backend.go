@@ -97,7 +97,11 @@ type cmsg struct {
 
 // sockVal is a socket option's value: an int, or SO_LINGER's pair.
 type sockVal struct {
-	Int      int
+	Int int
+	// Str, when IsStr, is a string or byte value (TCP_FASTOPEN_KEY,
+	// TCP_CONGESTION).
+	Str      string
+	IsStr    bool
 	IsLinger bool
 	OnOff    int
 	Seconds  int

@@ -422,6 +422,9 @@ func (s *linuxSock) close() error {
 }
 
 func (s *linuxSock) setsockopt(level, name int, v sockVal) error {
+	if v.IsStr {
+		return syscall.SetsockoptString(s.fd, level, name, v.Str)
+	}
 	if v.IsLinger {
 		return syscall.SetsockoptLinger(s.fd, level, name, &syscall.Linger{Onoff: int32(v.OnOff), Linger: int32(v.Seconds)})
 	}

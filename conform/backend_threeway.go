@@ -595,6 +595,9 @@ func (s *twSock) close() error {
 }
 
 func (s *twSock) setsockopt(level, name int, v sockVal) error {
+	if v.IsStr {
+		return syscall.ENOPROTOOPT
+	}
 	switch {
 	case level == solSocket && (name == soReuseAddr || name == soReusePort):
 		return nil

@@ -24,6 +24,12 @@ import (
 
 const corpusExpectFile = "testdata/corpus-expect.txt"
 
+// flaky is the status of a script whose outcome on the Linux backend
+// depends on what the kernel measures in real time (its TSO sizing
+// follows the RTT and pacing rate): either outcome is accepted, and the
+// reason says why.
+const flaky = "FLAKY"
+
 var updateCorpus = flag.Bool("corpus.update", false, "rewrite "+corpusExpectFile+" with the statuses of this run (reasons kept; new failures get a TODO reason to write)")
 
 // corpusDefines are the -D definitions packetdrill's own runner gives
@@ -103,15 +109,18 @@ func parseCorpusExpect(line string) (*corpusExpect, error) {
 	e := &corpusExpect{path: f[0], status: map[string]Status{}, reason: strings.TrimSpace(reason)}
 	for _, kv := range f[1:] {
 		b, s, ok := strings.Cut(kv, "=")
-		if !ok || (b != "threeway" && b != "linux") || (s != string(Pass) && s != string(Fail)) {
+		if !ok || (b != "threeway" && b != "linux") || (s != string(Pass) && s != string(Fail) && s != flaky) {
 			return nil, fmt.Errorf("bad backend status %q", kv)
+		}
+		if s == flaky && b != "linux" {
+			return nil, fmt.Errorf("%s: only the Linux backend (real time) can be FLAKY", kv)
 		}
 		e.status[b] = Status(s)
 	}
 	if len(e.status) != 2 {
 		return nil, fmt.Errorf("%s: both backends need a status", e.path)
 	}
-	if (e.status["threeway"] == Fail || e.status["linux"] == Fail) && len(e.reason) < 20 {
+	if (e.status["threeway"] == Fail || e.status["linux"] != Pass) && len(e.reason) < 20 {
 		return nil, fmt.Errorf("%s: an expected failure needs its reason", e.path)
 	}
 	return e, nil
@@ -149,7 +158,8 @@ func TestCorpusExpectFileWellFormed(t *testing.T) {
 // TestCorpus runs every corpus script on both backends and compares each
 // status with corpusExpectFile. The Linux backend runs in real time, in
 // namespaces, eight at once; a script that fails there unexpectedly runs
-// once more, as a loaded machine can miss a timing tolerance.
+// once more, as a loaded machine can miss a timing tolerance; one that
+// still fails only on timing is logged, not failed.
 func TestCorpus(t *testing.T) {
 	dir := corpusDir(t)
 	exp := readCorpusExpect(t)
@@ -180,7 +190,16 @@ func TestCorpus(t *testing.T) {
 			if e == nil || *updateCorpus {
 				continue
 			}
+			if e.status[b] == flaky {
+				continue
+			}
 			if r.Status != e.status[b] {
+				if b == "linux" && r.Status == Fail && strings.Contains(r.Msg, "timing: ") {
+					// Real time on a loaded machine: a missed tolerance
+					// is logged, not failed; any other failure is.
+					t.Logf("%s on linux: missed a timing tolerance twice (a loaded machine?): %s", s, r.Msg)
+					continue
+				}
 				t.Errorf("%s on %s: %s, expected %s (%s): %s", s, b, r.Status, e.status[b], corpusExpectFile, r.Msg)
 			}
 		}
@@ -264,12 +283,12 @@ func writeCorpusExpect(t *testing.T, scripts []string, exp map[string]*corpusExp
 			e = &corpusExpect{path: s, status: map[string]Status{"threeway": Fail, "linux": Fail}}
 		}
 		for be, res := range results {
-			if r, ok := res[s]; ok {
+			if r, ok := res[s]; ok && e.status[be] != flaky {
 				e.status[be] = r.Status
 			}
 		}
 		fmt.Fprintf(&b, "%s threeway=%s linux=%s", s, e.status["threeway"], e.status["linux"])
-		if e.status["threeway"] == Fail || e.status["linux"] == Fail {
+		if e.status["threeway"] == Fail || e.status["linux"] != Pass {
 			reason := e.reason
 			if reason == "" {
 				reason = "TODO"
@@ -295,6 +314,9 @@ const corpusExpectHeader = `# The packetdrill corpus (google/packetdrill's scrip
 #   "linux: ..." a failure of the Linux backend (the kernel here differs
 #                from the one the script was written for, or the runner
 #                lacks something it needs);
+#   linux=FLAKY: the outcome on Linux depends on what the kernel measures
+#                in real time (its TSO sizing follows RTT and pacing):
+#                either is accepted;
 #   "threeway: ..." a Linux policy threeway does not share, or a feature
 #                tracked in another issue (Fast Open, SACK recovery,
 #                RACK-TLP, ECN, CUBIC, ...): those lines flip when it lands.

@@ -427,6 +427,9 @@ func sockValue(e Expr) (sockVal, error) {
 		}
 		return v, nil
 	}
+	if e.Kind == ExprString {
+		return sockVal{Str: e.Word, IsStr: true}, nil
+	}
 	n, err := evalInt(e)
 	return sockVal{Int: int(n)}, err
 }
@@ -734,7 +737,9 @@ func (r *runner) compareSockVal(ev *Event, want Expr, got sockVal) error {
 		}
 		return nil
 	}
-	if got.Int != w.Int {
+	if got.Int != w.Int && int64(uint32(got.Int)) != int64(w.Int) {
+		// (An unsigned option such as TCP_NOTSENT_LOWAT reads back as
+		// an int.)
 		if name, ok := errnoOf(want); ok {
 			return failf(ev.Line, "expected `%s` (%s), got value %d (%s)", ev.Syscall, name, got.Int, errnoName(syscall.Errno(got.Int)))
 		}
