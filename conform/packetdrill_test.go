@@ -202,3 +202,37 @@ func FuzzShell(f *testing.F) {
 		interpretShell(line, t.TempDir(), h, 3)
 	})
 }
+
+// On the threeway backend, a script's poll, epoll, ioctl and %{ }%
+// lines see the connection's state through tcp.Info.
+func TestThreewayPollEpollInfo(t *testing.T) {
+	s := mustParse(t, `// probe
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 65535 <mss 1000>
++0 > S. 0:0(0) ack 1 <mss 1460>
++.1 < . 1:1(0) ack 1 win 65535
++0 accept(3, ..., ...) = 4
++0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 epoll_create(1) = 5
++0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLET, fd=4}) = 0
++0 epoll_wait(5, {events=0, fd=0}, 1, 0) = 0
++0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1
++0 < P. 1:101(100) ack 1 win 65535
++0 > . 1:1(0) ack 101
++0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
++0 epoll_wait(5, {events=0, fd=0}, 1, 0) = 0
++0 ioctl(4, SIOCINQ, [100]) = 0
++0 %{ assert tcpi_state == TCP_ESTABLISHED and tcpi_snd_mss == 1000, tcpi_snd_mss }%
++0 %{ assert tcpi_bytes_received == 100 and tcpi_unacked == 0 and 90000 <= tcpi_rtt <= 110000, tcpi_rtt }%
++0 send(4, ..., 500, MSG_EOR) = 500
++0 > P. 1:501(500) ack 101
++0 ioctl(4, SIOCOUTQ, [500]) = 0
++0 %{ assert tcpi_lost == 0 }%
+`)
+	res := Run(s, "threeway")
+	if res.Status != Fail || res.Line != 24 || !strings.Contains(res.Msg, "threeway cannot evaluate tcpi_lost") {
+		t.Fatalf("%s", res)
+	}
+}
