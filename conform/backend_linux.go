@@ -75,8 +75,9 @@ type linuxBackend struct {
 	thread chan func() // runs functions on the namespace's thread
 	quit   chan struct{}
 	dev    *tun.Device
-	epoch  time.Time
-	socks  []*linuxSock
+	// epoch is time 0; the reader reads it while restartClock moves it.
+	epoch atomic.Pointer[time.Time]
+	socks []*linuxSock
 	// cc is the congestion control every socket is given, when the
 	// namespace cannot default to it.
 	cc string
@@ -161,7 +162,7 @@ func (b *linuxBackend) start(cfg *Config) error {
 		b.close()
 		return fmt.Errorf("configuring %s in %s: %v: %s", tunName, b.ns, err, out)
 	}
-	b.epoch = time.Now()
+	b.restartClock()
 	b.rdWG.Add(1)
 	go b.reader()
 	return nil
@@ -244,7 +245,7 @@ func (b *linuxBackend) close() {
 	exec.Command("ip", "netns", "del", b.ns).Run()
 }
 
-func (b *linuxBackend) now() time.Duration { return time.Since(b.epoch) }
+func (b *linuxBackend) now() time.Duration { return time.Since(*b.epoch.Load()) }
 
 func (b *linuxBackend) step(until time.Duration) {
 	d := until - b.now()
@@ -280,7 +281,10 @@ func (b *linuxBackend) grace() time.Duration        { return 20 * time.Milliseco
 func (b *linuxBackend) minTolerance() time.Duration { return 25 * time.Millisecond }
 func (b *linuxBackend) maxWait() time.Duration      { return 5 * time.Second }
 
-func (b *linuxBackend) restartClock() { b.epoch = time.Now() }
+func (b *linuxBackend) restartClock() {
+	now := time.Now()
+	b.epoch.Store(&now)
+}
 
 // shell runs a shell line in the namespace, from the script's
 // directory, as packetdrill does. Settings (sysctl, set_sysctls.py, the
