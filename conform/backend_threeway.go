@@ -32,10 +32,6 @@ type scriptLink struct {
 
 	in        chan injected
 	processed chan struct{}
-	// offloads gives the link TSO and GRO (Config.Offloads): it takes
-	// large segments whole and hands coalesced ones over with their
-	// segment size, as packetdrill's TUN device does.
-	offloads  bool
 	delivered bool // reader goroutine only
 	done      chan struct{}
 	closeOnce sync.Once
