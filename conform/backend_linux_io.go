@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,4 +90,41 @@ func (s *linuxSock) info() (map[string]int64, error) {
 		"tcpi_dsack_dups": int64(ti.Dsack_dups), "tcpi_reord_seen": int64(ti.Reord_seen),
 		"tcpi_rcv_ooopack": int64(ti.Rcv_ooopack), "tcpi_snd_wnd": int64(ti.Snd_wnd), "tcpi_rcv_wnd": int64(ti.Rcv_wnd),
 	}, nil
+}
+
+// nullCall makes a send or receive call with a NULL buffer, which the
+// kernel answers with EFAULT (or, with MSG_FASTOPEN, connects first).
+func (s *linuxSock) nullCall(recv bool, n, flags int, to netip.AddrPort) (int, error) {
+	flags |= syscall.MSG_DONTWAIT
+	if recv {
+		k, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(s.fd), 0, uintptr(n), uintptr(flags), 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return int(k), nil
+	}
+	flags |= syscall.MSG_NOSIGNAL
+	var sa unsafe.Pointer
+	var salen uintptr
+	var sa4 syscall.RawSockaddrInet4
+	var sa6 syscall.RawSockaddrInet6
+	if to.IsValid() {
+		p := to.Port()
+		if to.Addr().Is4() {
+			sa4.Family = syscall.AF_INET
+			binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], p)
+			sa4.Addr = to.Addr().As4()
+			sa, salen = unsafe.Pointer(&sa4), unsafe.Sizeof(sa4)
+		} else {
+			sa6.Family = syscall.AF_INET6
+			binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], p)
+			sa6.Addr = to.Addr().As16()
+			sa, salen = unsafe.Pointer(&sa6), unsafe.Sizeof(sa6)
+		}
+	}
+	k, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), 0, uintptr(n), uintptr(flags), uintptr(sa), salen)
+	if e != 0 {
+		return 0, e
+	}
+	return int(k), nil
 }

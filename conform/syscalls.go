@@ -449,6 +449,12 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 	args := sc.Args
 	check := r.expectResult(ev)
 	var err error
+	if len(args) > 2 && args[1].Kind == ExprWord && args[1].Word == "NULL" {
+		switch sc.Name {
+		case "write", "send", "sendto", "read", "recv", "recvfrom":
+			return r.nullBufferCall(ev, check)
+		}
+	}
 	switch sc.Name {
 	case "socket":
 		v6 := r.cfg.IPv6

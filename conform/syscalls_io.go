@@ -599,3 +599,50 @@ func (r *runner) epollWait(ev *Event, check func(int64, error, time.Duration) er
 		return nil
 	}, nil
 }
+
+// nullBuffers is a socket that can make a call with a NULL buffer: the
+// Linux backend's (the kernel answers EFAULT, or for a zero length does
+// the call). threeway's API takes slices and has no bad pointer; there a
+// NULL buffer of nonzero length is EFAULT.
+type nullBuffers interface {
+	nullCall(recv bool, n, flags int, to netip.AddrPort) (int, error)
+}
+
+// nullBufferCall is write/send/sendto/read/recv/recvfrom(fd, NULL, ...).
+func (r *runner) nullBufferCall(ev *Event, check func(int64, error, time.Duration) error) (callFunc, func(int64, error, time.Duration) error, error) {
+	sc := ev.Syscall
+	args := sc.Args
+	_, f, err := r.sockCall(ev, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := evalInt(args[2])
+	if err != nil || n < 0 {
+		return nil, nil, failf(ev.Line, "length: %s", args[2])
+	}
+	var flags int64
+	if len(args) > 3 && sc.Name != "write" && sc.Name != "read" {
+		if flags, err = evalInt(args[3]); err != nil {
+			return nil, nil, failf(ev.Line, "flags: %v", err)
+		}
+	}
+	recv := sc.Name == "read" || sc.Name == "recv" || sc.Name == "recvfrom"
+	var to netip.AddrPort
+	if sc.Name == "sendto" && flags&msgFastopen != 0 {
+		to = netip.AddrPortFrom(r.remoteFor(f), r.cfg.ConnectPort)
+	}
+	return func() (bool, int64, error) {
+		nb, ok := f.s.(nullBuffers)
+		if !ok {
+			if n == 0 {
+				return true, 0, nil
+			}
+			return true, -1, syscall.EFAULT
+		}
+		k, err := nb.nullCall(recv, int(n), int(flags), to)
+		if err != nil {
+			return true, -1, err
+		}
+		return true, int64(k), nil
+	}, check, nil
+}
