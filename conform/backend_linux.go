@@ -76,8 +76,9 @@ type linuxBackend struct {
 	quit   chan struct{}
 	dev    *tun.Device
 	// epoch is time 0; the reader reads it while restartClock moves it.
-	epoch atomic.Pointer[time.Time]
-	socks []*linuxSock
+	epoch  atomic.Pointer[time.Time]
+	socks  []*linuxSock
+	epolls []*linuxEpoll
 	// cc is the congestion control every socket is given, when the
 	// namespace cannot default to it.
 	cc string
@@ -232,6 +233,9 @@ func (b *linuxBackend) reader() {
 }
 
 func (b *linuxBackend) close() {
+	for _, e := range b.epolls {
+		e.close()
+	}
 	for _, s := range b.socks {
 		s.close()
 	}

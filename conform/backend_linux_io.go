@@ -128,3 +128,56 @@ func (s *linuxSock) nullCall(recv bool, n, flags int, to netip.AddrPort) (int, e
 	}
 	return int(k), nil
 }
+
+// linuxEpoll is a kernel epoll instance over the backend's sockets.
+type linuxEpoll struct {
+	fd    int
+	socks map[int32]sock // by the socket's fd, which each event carries
+	done  bool
+}
+
+func (b *linuxBackend) newEpoll() (kernelEpoll, error) {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	e := &linuxEpoll{fd: fd, socks: map[int32]sock{}}
+	b.epolls = append(b.epolls, e)
+	return e, nil
+}
+
+func (e *linuxEpoll) ctl(op int, s sock, events int) error {
+	ls, ok := s.(*linuxSock)
+	if !ok {
+		return syscall.EBADF
+	}
+	ev := unix.EpollEvent{Events: uint32(events), Fd: int32(ls.fd)}
+	if err := unix.EpollCtl(e.fd, op, ls.fd, &ev); err != nil {
+		return err
+	}
+	e.socks[int32(ls.fd)] = s
+	return nil
+}
+
+func (e *linuxEpoll) wait(max int) ([]sock, []int, error) {
+	evs := make([]unix.EpollEvent, max)
+	n, err := unix.EpollWait(e.fd, evs, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var socks []sock
+	var events []int
+	for _, ev := range evs[:n] {
+		socks = append(socks, e.socks[ev.Fd])
+		events = append(events, int(ev.Events))
+	}
+	return socks, events, nil
+}
+
+func (e *linuxEpoll) close() error {
+	if e.done {
+		return syscall.EBADF
+	}
+	e.done = true
+	return syscall.Close(e.fd)
+}

@@ -645,6 +645,9 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 		return func() (bool, int64, error) {
 			delete(r.fds, n)
 			if f.s == nil {
+				if f.ep != nil && f.ep.kernel != nil {
+					return true, 0, f.ep.kernel.close()
+				}
 				return true, 0, nil
 			}
 			return true, 0, f.s.close()

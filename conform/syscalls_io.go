@@ -24,9 +24,25 @@ const (
 	pollNval     = 0x20
 )
 
-// epollSet is an epoll instance: the descriptors registered on it.
+// epollSet is an epoll instance: the descriptors registered on it. With
+// a kernel epoll (the Linux backend's), the kernel decides readiness and
+// edges; otherwise the runner does, over sock.poll.
 type epollSet struct {
 	entries []*epollEntry
+	kernel  kernelEpoll
+}
+
+// kernelEpoll is an epoll instance a backend's kernel keeps.
+type kernelEpoll interface {
+	ctl(op int, s sock, events int) error
+	// wait returns the ready sockets and their events, without waiting.
+	wait(max int) ([]sock, []int, error)
+	close() error
+}
+
+// epollMaker is a backend with kernel epoll instances.
+type epollMaker interface {
+	newEpoll() (kernelEpoll, error)
 }
 
 type epollEntry struct {
@@ -179,7 +195,15 @@ func (r *runner) prepareIO(ev *Event, check func(int64, error, time.Duration) er
 	case "epoll_create", "epoll_create1":
 		fdn := r.nextFD(sc.Result)
 		return func() (bool, int64, error) {
-			r.fds[fdn] = &fdState{ep: &epollSet{}}
+			set := &epollSet{}
+			if m, ok := r.b.(epollMaker); ok {
+				k, err := m.newEpoll()
+				if err != nil {
+					return true, -1, err
+				}
+				set.kernel = k
+			}
+			r.fds[fdn] = &fdState{ep: set}
 			return true, int64(fdn), nil
 		}, check, nil
 
@@ -496,8 +520,14 @@ func (s *epollSet) ctl(r *runner, op, fd, events int, data Expr) error {
 			e, idx = x, i
 		}
 	}
-	if f := r.fds[fd]; f == nil || f.s == nil {
+	f := r.fds[fd]
+	if f == nil || f.s == nil {
 		return syscall.EBADF
+	}
+	if s.kernel != nil {
+		if err := s.kernel.ctl(op, f.s, events); err != nil {
+			return err
+		}
 	}
 	switch op {
 	case 1: // EPOLL_CTL_ADD
@@ -549,6 +579,22 @@ func (r *runner) epollWait(ev *Event, check func(int64, error, time.Duration) er
 	var got []fired
 	try := r.waitUntil(timeout, func() int64 {
 		got = got[:0]
+		if k := epf.ep.kernel; k != nil {
+			socks, evs, err := k.wait(int(maxEvents))
+			if err != nil {
+				return 0
+			}
+			for i, sk := range socks {
+				var data Expr
+				for _, e := range epf.ep.entries {
+					if f := r.fds[e.fd]; f != nil && f.s == sk {
+						data = e.data
+					}
+				}
+				got = append(got, fired{evs[i], data})
+			}
+			return int64(len(got))
+		}
 		for _, e := range epf.ep.entries {
 			f := r.fds[e.fd]
 			if e.disabled || f == nil || f.s == nil {
