@@ -126,3 +126,19 @@ func (s *twSock) info() (map[string]int64, error) {
 		"tcpi_snd_wnd": int64(in.SendWindow), "tcpi_rcv_wnd": int64(in.RecvWindow),
 	}, nil
 }
+
+// wakeupKey is what changes when a threeway connection would wake a
+// waiter: data or a FIN arriving, the state changing.
+type wakeupKey struct {
+	received uint64
+	fin      bool
+	state    tcp.State
+}
+
+func (s *twSock) wakeups() any {
+	if s.conn == nil {
+		return nil
+	}
+	in := s.conn.Info()
+	return wakeupKey{in.BytesReceived, in.PeerFIN, in.State}
+}

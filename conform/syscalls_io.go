@@ -40,6 +40,12 @@ type kernelEpoll interface {
 	close() error
 }
 
+// wakeups is a socket that says when it would wake a waiter: a value that
+// changes with each such event.
+type wakeups interface {
+	wakeups() any
+}
+
 // epollMaker is a backend with kernel epoll instances.
 type epollMaker interface {
 	newEpoll() (kernelEpoll, error)
@@ -50,6 +56,7 @@ type epollEntry struct {
 	events   int
 	data     Expr // the event's fd=/ptr=/u32=/u64= field, given back as is
 	last     int  // readiness last reported, for EPOLLET
+	lastGen  any  // the socket's wakeup generation when last reported
 	disabled bool // EPOLLONESHOT after its event
 }
 
@@ -603,9 +610,18 @@ func (r *runner) epollWait(ev *Event, check func(int64, error, time.Duration) er
 			mask := e.events&^(epollET|epollOneshot|1<<28|1<<29) | pollErr | pollHup
 			rev := f.s.poll(mask) & mask
 			if e.events&epollET != 0 {
+				// An edge is new readiness, or a wakeup (data or a FIN
+				// arriving, the state changing), which reports the whole
+				// mask, as Linux's does.
 				fresh := rev &^ e.last
 				e.last = rev
-				if fresh == 0 {
+				var gen any
+				if g, ok := f.s.(wakeups); ok {
+					gen = g.wakeups()
+				}
+				woke := gen != nil && gen != e.lastGen
+				e.lastGen = gen
+				if fresh == 0 && !woke {
 					continue
 				}
 			}
