@@ -237,6 +237,10 @@ func (b *linuxBackend) close() {
 		e.close()
 	}
 	for _, s := range b.socks {
+		if s.blocked.Load() > 0 {
+			// Wake a send still blocked at the end of the script.
+			syscall.Shutdown(s.fd, syscall.SHUT_RDWR)
+		}
 		s.close()
 	}
 	if b.dev != nil {
@@ -364,6 +368,8 @@ type linuxSock struct {
 	fd     int
 	v6     bool
 	closed bool
+	// blocked counts blocking sends in progress (sendBlocking).
+	blocked atomic.Int32
 }
 
 func sockaddr(ap netip.AddrPort) syscall.Sockaddr {

@@ -181,3 +181,31 @@ func (e *linuxEpoll) close() error {
 	e.done = true
 	return syscall.Close(e.fd)
 }
+
+// sendBlocking makes a blocking send on its own goroutine: the socket is
+// blocking while it runs (the runner makes no other call meanwhile, as a
+// script's calls run one at a time), and non-blocking again after.
+func (s *linuxSock) sendBlocking(n, flags int, to netip.AddrPort) <-chan sendResult {
+	done := make(chan sendResult, 1)
+	if n > len(zeros) {
+		n = len(zeros)
+	}
+	var sa syscall.Sockaddr
+	if to.IsValid() {
+		sa = sockaddr(to)
+	}
+	if err := syscall.SetNonblock(s.fd, false); err != nil {
+		done <- sendResult{err: err}
+		return done
+	}
+	s.blocked.Add(1)
+	go func() {
+		defer s.blocked.Add(-1)
+		k, err := syscall.SendmsgN(s.fd, zeros[:n], nil, sa, flags|syscall.MSG_NOSIGNAL)
+		if e := syscall.SetNonblock(s.fd, true); e != nil && err == nil {
+			err = e
+		}
+		done <- sendResult{k, err}
+	}()
+	return done
+}

@@ -37,6 +37,8 @@ type scriptConn struct {
 	m                     seqMap
 	// lastSent is the latest packet the stack sent on the connection.
 	lastSent *tcpPacket
+	// gen is the runner's socket generation when the connection began.
+	gen int
 }
 
 // sentTCP is an outbound TCP packet waiting to be matched.
@@ -91,6 +93,10 @@ type runner struct {
 	// newListener is set by a listen() after the current connection
 	// began: the script's next SYN opens a new connection.
 	newListener bool
+	// sockGen counts socket() calls: as packetdrill's socket under test
+	// moves to each new socket, packets of connections from before it
+	// are not the script's to check (unless it names connections).
+	sockGen int
 
 	lastScript   time.Duration // the previous event's script time, made absolute
 	prevInbound  bool
@@ -283,7 +289,7 @@ func (r *runner) collect() {
 		}
 		c := r.connByPorts(p.SrcPort, p.DstPort)
 		if c == nil {
-			c = &scriptConn{id: len(r.conns) + 1, localPort: p.SrcPort, remotePort: p.DstPort}
+			c = &scriptConn{id: len(r.conns) + 1, localPort: p.SrcPort, remotePort: p.DstPort, gen: r.sockGen}
 			r.conns = append(r.conns, c)
 			r.current = c
 		}
@@ -311,7 +317,7 @@ func (r *runner) connForInbound(ev *Event) (*scriptConn, error) {
 		// A SYN to a listener made after the current connection: a new
 		// connection, from a new port.
 		r.newListener = false
-		c := &scriptConn{id: len(r.conns) + 1, localPort: r.listenPort, remotePort: remotePortBase + uint16(len(r.conns))}
+		c := &scriptConn{id: len(r.conns) + 1, localPort: r.listenPort, remotePort: remotePortBase + uint16(len(r.conns)), gen: r.sockGen}
 		r.conns = append(r.conns, c)
 		r.current = c
 		return c, nil
@@ -323,7 +329,7 @@ func (r *runner) connForInbound(ev *Event) (*scriptConn, error) {
 	if id != len(r.conns)+1 {
 		return nil, failf(ev.Line, "conn %d used before conn %d", id, len(r.conns)+1)
 	}
-	c := &scriptConn{id: id, localPort: r.listenPort, remotePort: remotePortBase + uint16(id) - 1}
+	c := &scriptConn{id: id, localPort: r.listenPort, remotePort: remotePortBase + uint16(id) - 1, gen: r.sockGen}
 	r.conns = append(r.conns, c)
 	r.current = c
 	r.newListener = false
@@ -471,10 +477,12 @@ func (r *runner) outbound(ev *Event, lo, hi time.Duration) error {
 		deadline = r.b.now() + r.b.maxWait()
 	}
 	r.collect()
+	r.dropStale()
 	for r.err == nil && len(r.queue) == 0 && r.b.now() < deadline {
 		r.b.step(deadline)
 		r.collect()
 		r.retryPending()
+		r.dropStale()
 	}
 	if r.err != nil {
 		return r.err
@@ -512,6 +520,24 @@ func (r *runner) outbound(ev *Event, lo, hi time.Duration) error {
 			specString(ps), when, tol, secs(got.at))
 	}
 	return nil
+}
+
+// dropStale drops queued packets of connections from before the latest
+// socket() of a script that names no connections: packetdrill checks
+// only the socket under test's.
+func (r *runner) dropStale() {
+	if r.markers {
+		return
+	}
+	kept := r.queue[:0]
+	for _, q := range r.queue {
+		if q.c.gen < r.sockGen {
+			r.note("`%s` at %s is from an earlier socket's connection: not checked", gotString(q.p, &q.c.m), secs(q.at))
+			continue
+		}
+		kept = append(kept, q)
+	}
+	r.queue = kept
 }
 
 // finish ends a run: a blocking call still waiting, or a packet the

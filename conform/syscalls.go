@@ -480,6 +480,7 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 			}
 			r.fds[fdn] = &fdState{s: s, v6: v6}
 			r.testSock = s
+			r.sockGen++
 			return true, int64(fdn), nil
 		}, check, nil
 

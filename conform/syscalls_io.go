@@ -260,6 +260,26 @@ func (r *runner) prepareIO(ev *Event, check func(int64, error, time.Duration) er
 // send(2) does, until all are queued; MSG_FASTOPEN (with to) connects
 // first, and a blocking socket waits for the handshake.
 func (r *runner) sendCall(ev *Event, f *fdState, n, flags int, to netip.AddrPort) callFunc {
+	if bs, ok := f.s.(blockingSender); ok && !f.nonblock && flags&msgDontwait == 0 {
+		// The kernel's own blocking send: a writer that waits changes
+		// what the kernel does meanwhile (it holds the ACK of a SYN-ACK
+		// for the data, say), so it is not emulated with retries.
+		var done <-chan sendResult
+		return func() (bool, int64, error) {
+			if done == nil {
+				done = bs.sendBlocking(n, flags, to)
+			}
+			select {
+			case res := <-done:
+				if res.err != nil {
+					return true, -1, res.err
+				}
+				return true, int64(res.n), nil
+			default:
+				return false, 0, nil
+			}
+		}
+	}
 	sent := 0
 	connecting := false
 	return func() (bool, int64, error) {
@@ -317,6 +337,19 @@ func (r *runner) sendCall(ev *Event, f *fdState, n, flags int, to netip.AddrPort
 			}
 		}
 	}
+}
+
+// sendResult is what a blocking send returned.
+type sendResult struct {
+	n   int
+	err error
+}
+
+// blockingSender is a socket that can make a truly blocking send (the
+// Linux backend's): the result comes on the channel when the call
+// returns.
+type blockingSender interface {
+	sendBlocking(n, flags int, to netip.AddrPort) <-chan sendResult
 }
 
 // msghdr reads packetdrill's {msg_name(...)=..., msg_iov(N)=[{..., LEN},
