@@ -120,8 +120,10 @@ func parseCorpusExpect(line string) (*corpusExpect, error) {
 	if len(e.status) != 2 {
 		return nil, fmt.Errorf("%s: both backends need a status", e.path)
 	}
-	if (e.status["threeway"] == Fail || e.status["linux"] != Pass) && len(e.reason) < 20 {
-		return nil, fmt.Errorf("%s: an expected failure needs its reason", e.path)
+	for _, b := range Backends {
+		if e.status[b] != Pass && !strings.Contains(e.reason, b+": ") {
+			return nil, fmt.Errorf("%s: an expected failure on %s needs its reason (\"%s: ...\")", e.path, b, b)
+		}
 	}
 	return e, nil
 }
