@@ -2,4 +2,4 @@ module github.com/threeway-tcp/threeway
 
 go 1.24
 
-require golang.org/x/sys v0.32.0 // indirect
+require golang.org/x/sys v0.32.0
