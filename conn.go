@@ -72,6 +72,14 @@ func (c *Conn) State() tcp.State {
 	return c.tcb.State()
 }
 
+// Info returns a snapshot of the connection's TCP state: RTT, window,
+// congestion and byte counts, Linux's tcp_info under Go names.
+func (c *Conn) Info() tcp.Info {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.tcb.Info()
+}
+
 // Negotiated returns the options the handshake agreed on.
 func (c *Conn) Negotiated() tcp.Negotiated {
 	c.s.mu.Lock()

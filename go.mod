@@ -1,3 +1,5 @@
 module github.com/threeway-tcp/threeway
 
 go 1.24
+
+require golang.org/x/sys v0.32.0

@@ -9,7 +9,7 @@ require (
 
 require (
 	github.com/google/btree v1.1.2 // indirect
-	golang.org/x/sys v0.26.0 // indirect
+	golang.org/x/sys v0.32.0 // indirect
 	golang.org/x/time v0.7.0 // indirect
 )
 

@@ -16,6 +16,12 @@ type Script struct {
 	Events []*Event
 	// Notes are things the parser skipped (shell lines, code blocks).
 	Notes []string
+	// Cleanup is the untimed shell line after the last event
+	// (packetdrill's cleanup command), or "".
+	Cleanup string
+	// Dir is the directory shell lines run in: the script's own, as
+	// packetdrill's run_all.py runs them.
+	Dir string
 	// LinuxDiffers, if set, says why the Linux kernel is expected to
 	// fail this script: it pins a behaviour (RFC 9293's, threeway's)
 	// that Linux does not share. From a "// linux-differs: REASON"
@@ -106,6 +112,34 @@ type PacketSpec struct {
 	AnyOptions bool
 	HasOptions bool
 	Options    []Option
+	// IP holds the IP header fields the line gives, if any.
+	IP IPInfo
+	// ICMP, if set, makes the line an ICMP packet rather than TCP (an
+	// inbound ICMP error about the stack's segment Start:End).
+	ICMP *ICMPSpec
+}
+
+// IPInfo is packetdrill's opt_ip_info: "(tos 0x.., ttl N)" or an ECN
+// codepoint such as "[ect0]".
+type IPInfo struct {
+	HasECN    bool
+	ECN       uint8 // the low two bits of the TOS/traffic class
+	HasTOS    bool
+	TOS       uint8
+	HasTTL    bool
+	TTL       uint8
+	FlowLabel uint32
+}
+
+// ICMPSpec is an ICMP packet line: "icmp unreachable frag_needed mtu N
+// [start:end(len)]".
+type ICMPSpec struct {
+	Type, Code string
+	MTU        int
+	// HasEchoed is set when the line names the TCP segment the error is
+	// about; Start is its sequence number, relative to the stack's ISN.
+	HasEchoed  bool
+	Start, End uint32
 }
 
 // OptionKind is a TCP option kind as the script names it.
@@ -119,7 +153,12 @@ const (
 	OptSACKOK OptionKind = 4
 	OptSACK   OptionKind = 5
 	OptTS     OptionKind = 8
-	OptEOL    OptionKind = 0
+	OptMD5    OptionKind = 19
+	// OptFastOpen is RFC 7413's option (kind 34); OptFastOpenExp the
+	// experimental kind 254 with magic 0xF989 that Linux also speaks.
+	OptFastOpen    OptionKind = 34
+	OptFastOpenExp OptionKind = 254
+	OptEOL         OptionKind = 0
 	// OptOther is an option threeway does not name; Val holds its kind.
 	OptOther OptionKind = 255
 )
@@ -130,6 +169,9 @@ type Option struct {
 	Val    uint32      // mss, wscale, TS val, or the kind of OptOther
 	Ecr    uint32      // TS ecr
 	Blocks [][2]uint32 // sack blocks, start:end
+	// Cookie is a Fast Open cookie or an MD5 digest; nil with
+	// AnyCookie unset means the option carries none.
+	Cookie []byte
 }
 
 // SyscallSpec is a system call line.
@@ -176,4 +218,6 @@ type Expr struct {
 type Field struct {
 	Name  string
 	Value Expr
+	// Arg is a field name's argument: msg_iov(1)=... has Arg 1.
+	Arg *Expr
 }

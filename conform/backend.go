@@ -26,8 +26,10 @@ type backend interface {
 	settle()
 	// sent drains the packets the stack has written since the last call.
 	sent() []sentPacket
-	// inject hands an IP packet to the stack.
-	inject(pkt []byte) error
+	// inject hands an IP packet to the stack; gsoSize, when not zero,
+	// makes it a GRO packet of segments of that payload (only with
+	// Config.Offloads).
+	inject(pkt []byte, gsoSize int) error
 	// grace is how long a system call on a blocking socket may take to
 	// complete before it counts as blocked.
 	grace() time.Duration
@@ -35,11 +37,15 @@ type backend interface {
 	minTolerance() time.Duration
 	// maxWait bounds how long an outbound packet at "*" is waited for.
 	maxWait() time.Duration
-	// sysctl applies a kernel setting before any socket is used; it
-	// reports false if the backend has no such setting.
-	sysctl(name, value string) (bool, error)
-	// socket creates a TCP socket.
-	socket(v6 bool) (sock, error)
+	// shell runs a shell line (packetdrill's command_spec) in dir, the
+	// script's directory; note records what was not applied.
+	shell(line, dir string, note func(string, ...any)) error
+	// restartClock makes now 0 again: the init command ran before the
+	// script's time began.
+	restartClock()
+	// socket creates a socket of type typ (SOCK_STREAM, ...) and
+	// protocol proto (0 or IPPROTO_TCP for TCP).
+	socket(v6 bool, typ, proto int) (sock, error)
 }
 
 // sentPacket is a packet the stack wrote and when.
@@ -67,11 +73,35 @@ type sock interface {
 	close() error
 	setsockopt(level, name int, v sockVal) error
 	getsockopt(level, name int) (sockVal, error)
+	// send sends n bytes with MSG_* flags, to "to" if it is valid
+	// (sendto; MSG_FASTOPEN connects there).
+	send(n, flags int, to netip.AddrPort) (int, error)
+	// recv reads up to n bytes with MSG_* flags, returning the
+	// message's flags (recvmsg's msg_flags) and its control messages.
+	recv(n, flags int) (k, msgFlags int, cmsgs []cmsg, err error)
+	// ioctl answers SIOCINQ and SIOCOUTQ.
+	ioctl(req int) (int, error)
+	// poll returns the poll(2) events ready now among events.
+	poll(events int) int
+	// info is the connection's tcp_info, by packetdrill's tcpi_ names.
+	info() (map[string]int64, error)
+}
+
+// cmsg is a control message recvmsg returned: a socket error queue
+// entry (IP_RECVERR) by sock_extended_err field, or another by its raw
+// data.
+type cmsg struct {
+	level, typ int
+	fields     map[string]int64
 }
 
 // sockVal is a socket option's value: an int, or SO_LINGER's pair.
 type sockVal struct {
-	Int      int
+	Int int
+	// Str, when IsStr, is a string or byte value (TCP_FASTOPEN_KEY,
+	// TCP_CONGESTION).
+	Str      string
+	IsStr    bool
 	IsLinger bool
 	OnOff    int
 	Seconds  int

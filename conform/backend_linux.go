@@ -17,6 +17,9 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/link/tun"
 )
 
@@ -72,8 +75,13 @@ type linuxBackend struct {
 	thread chan func() // runs functions on the namespace's thread
 	quit   chan struct{}
 	dev    *tun.Device
-	epoch  time.Time
+	// epoch is time 0; the reader reads it while restartClock moves it.
+	epoch  atomic.Pointer[time.Time]
 	socks  []*linuxSock
+	epolls []*linuxEpoll
+	// cc is the congestion control every socket is given, when the
+	// namespace cannot default to it.
+	cc string
 
 	mu   sync.Mutex
 	out  []sentPacket
@@ -117,9 +125,13 @@ func (b *linuxBackend) start(cfg *Config) error {
 				return err
 			}
 		}
-		d, err := tun.Open(tunName, cfg.MTU)
+		d, err := tun.OpenOptions(tunName, tun.Options{MTU: cfg.MTU, VnetHdr: cfg.Offloads})
 		if err != nil {
 			return err
+		}
+		if cfg.Offloads && !d.Offloads().TSO4 {
+			d.Close()
+			return errors.New("the TUN device refused TSO (IFF_VNET_HDR, TUNSETOFFLOAD)")
 		}
 		b.dev = d
 		return nil
@@ -151,7 +163,7 @@ func (b *linuxBackend) start(cfg *Config) error {
 		b.close()
 		return fmt.Errorf("configuring %s in %s: %v: %s", tunName, b.ns, err, out)
 	}
-	b.epoch = time.Now()
+	b.restartClock()
 	b.rdWG.Add(1)
 	go b.reader()
 	return nil
@@ -221,7 +233,14 @@ func (b *linuxBackend) reader() {
 }
 
 func (b *linuxBackend) close() {
+	for _, e := range b.epolls {
+		e.close()
+	}
 	for _, s := range b.socks {
+		if s.blocked.Load() > 0 {
+			// Wake a send still blocked at the end of the script.
+			syscall.Shutdown(s.fd, syscall.SHUT_RDWR)
+		}
 		s.close()
 	}
 	if b.dev != nil {
@@ -234,7 +253,7 @@ func (b *linuxBackend) close() {
 	exec.Command("ip", "netns", "del", b.ns).Run()
 }
 
-func (b *linuxBackend) now() time.Duration { return time.Since(b.epoch) }
+func (b *linuxBackend) now() time.Duration { return time.Since(*b.epoch.Load()) }
 
 func (b *linuxBackend) step(until time.Duration) {
 	d := until - b.now()
@@ -259,20 +278,66 @@ func (b *linuxBackend) sent() []sentPacket {
 	return out
 }
 
-func (b *linuxBackend) inject(pkt []byte) error { return b.dev.WritePackets([][]byte{pkt}) }
+func (b *linuxBackend) inject(pkt []byte, gsoSize int) error {
+	if gsoSize > 0 {
+		return b.dev.WritePacketsInfo([][]byte{pkt}, []link.PacketInfo{{GSOSize: uint16(gsoSize)}})
+	}
+	return b.dev.WritePackets([][]byte{pkt})
+}
 
 func (b *linuxBackend) grace() time.Duration        { return 20 * time.Millisecond }
 func (b *linuxBackend) minTolerance() time.Duration { return 25 * time.Millisecond }
 func (b *linuxBackend) maxWait() time.Duration      { return 5 * time.Second }
 
-func (b *linuxBackend) sysctl(name, value string) (bool, error) {
-	if !strings.HasPrefix(name, "net.") {
-		return false, nil
-	}
-	return true, b.inNS(func() error { return writeSysctl(name, value) })
+func (b *linuxBackend) restartClock() {
+	now := time.Now()
+	b.epoch.Store(&now)
 }
 
-func (b *linuxBackend) socket(v6 bool) (sock, error) {
+// shell runs a shell line in the namespace, from the script's
+// directory, as packetdrill does. Settings (sysctl, set_sysctls.py, the
+// lines of defaults.sh) are written to /proc/sys from the namespace's
+// thread, which is what those commands do, without a process each;
+// every other command runs with sh in the namespace, PACKETDRILL_PID
+// naming this process.
+func (b *linuxBackend) shell(line, dir string, note func(string, ...any)) error {
+	return interpretShell(line, dir, shellHost{
+		set: func(name, value string) (bool, error) {
+			err := b.inNS(func() error { return writeSysctl(name, value) })
+			if name == "net.ipv4.tcp_congestion_control" && errors.Is(err, syscall.EPERM) {
+				// A namespace may only default to an algorithm of the
+				// host's tcp_allowed_congestion_control; root may still
+				// choose any per socket, so every socket gets it.
+				b.cc = strings.TrimSpace(value)
+				note("sysctl %s=%s: not allowed as a namespace's default; set on each socket with TCP_CONGESTION", name, value)
+				return true, nil
+			}
+			if errors.Is(err, os.ErrNotExist) {
+				note("sysctl %s: this kernel has no such setting", name)
+				return true, nil
+			}
+			return true, err
+		},
+		other: func(c shellCommand) error { return b.sh(resolveLinksInLine(c.text, dir), dir, note) },
+		note:  note,
+	}, 0)
+}
+
+func (b *linuxBackend) sh(line, dir string, note func(string, ...any)) error {
+	cmd := exec.Command("ip", "netns", "exec", b.ns, "sh", "-c", line)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PACKETDRILL_PID=%d", os.Getpid()))
+	out, err := cmd.CombinedOutput()
+	if len(out) > 0 {
+		note("shell output: %s", strings.TrimSpace(string(out)))
+	}
+	if err != nil {
+		return fmt.Errorf("%q: %v: %s", line, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func (b *linuxBackend) socket(v6 bool, typ, proto int) (sock, error) {
 	domain := syscall.AF_INET
 	if v6 {
 		domain = syscall.AF_INET6
@@ -280,7 +345,13 @@ func (b *linuxBackend) socket(v6 bool) (sock, error) {
 	var fd int
 	err := b.inNS(func() error {
 		var err error
-		fd, err = syscall.Socket(domain, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, syscall.IPPROTO_TCP)
+		fd, err = syscall.Socket(domain, typ|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, proto)
+		if err == nil && b.cc != "" && typ&0xf == syscall.SOCK_STREAM {
+			if err = syscall.SetsockoptString(fd, syscall.IPPROTO_TCP, unix.TCP_CONGESTION, b.cc); err != nil {
+				syscall.Close(fd)
+				err = fmt.Errorf("TCP_CONGESTION %s: %w", b.cc, err)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -297,6 +368,8 @@ type linuxSock struct {
 	fd     int
 	v6     bool
 	closed bool
+	// blocked counts blocking sends in progress (sendBlocking).
+	blocked atomic.Int32
 }
 
 func sockaddr(ap netip.AddrPort) syscall.Sockaddr {
@@ -363,6 +436,9 @@ func (s *linuxSock) close() error {
 }
 
 func (s *linuxSock) setsockopt(level, name int, v sockVal) error {
+	if v.IsStr {
+		return syscall.SetsockoptString(s.fd, level, name, v.Str)
+	}
 	if v.IsLinger {
 		return syscall.SetsockoptLinger(s.fd, level, name, &syscall.Linger{Onoff: int32(v.OnOff), Linger: int32(v.Seconds)})
 	}

@@ -3,11 +3,13 @@ package conform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/threeway-tcp/threeway/clock"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
+	"github.com/threeway-tcp/threeway/wire"
 )
 
 // scriptLink is the link under a threeway stack in a script run: what the
@@ -27,7 +30,7 @@ type scriptLink struct {
 	clk   clock.Clock
 	epoch time.Time
 
-	in        chan []byte
+	in        chan injected
 	processed chan struct{}
 	delivered bool // reader goroutine only
 	done      chan struct{}
@@ -37,11 +40,59 @@ type scriptLink struct {
 	out []sentPacket
 }
 
+// injected is a packet for the stack and its GRO segment size.
+type injected struct {
+	pkt     []byte
+	gsoSize int
+}
+
 func newScriptLink(mtu int, clk clock.Clock, epoch time.Time) *scriptLink {
 	return &scriptLink{
 		mtu: mtu, clk: clk, epoch: epoch,
-		in: make(chan []byte), processed: make(chan struct{}), done: make(chan struct{}),
+		in: make(chan injected), processed: make(chan struct{}), done: make(chan struct{}),
 	}
+}
+
+// offloadLink is a scriptLink with TSO and GRO.
+type offloadLink struct{ *scriptLink }
+
+var _ link.OffloadLink = offloadLink{}
+
+func (l offloadLink) Offloads() link.Offloads {
+	return link.Offloads{TSO4: true, TSO6: true, MaxPacket: 65535}
+}
+
+// WritePacketsInfo keeps large segments whole, as packetdrill sees a
+// TSO device's packets.
+func (l offloadLink) WritePacketsInfo(pkts [][]byte, info []link.PacketInfo) error {
+	for i, p := range pkts {
+		if i < len(info) && info[i].PartialChecksum {
+			completeTCPChecksum(p)
+		}
+	}
+	return l.WritePackets(pkts)
+}
+
+func (l offloadLink) ReadPacketsInfo(bufs [][]byte, sizes []int, info []link.PacketInfo) (int, error) {
+	return l.read(bufs, sizes, info)
+}
+
+// completeTCPChecksum fills in the checksum of a packet whose TCP
+// checksum holds only the pseudo-header sum.
+func completeTCPChecksum(p []byte) {
+	ipLen, _, ok := wire.TCPHeaders(p)
+	if !ok {
+		return
+	}
+	seg := wire.TCP(p[ipLen:])
+	seg.SetChecksum(0)
+	var src, dst netip.Addr
+	if wire.IPVersion(p) == 4 {
+		src, dst = wire.IPv4(p).Src(), wire.IPv4(p).Dst()
+	} else {
+		src, dst = wire.IPv6(p).Src(), wire.IPv6(p).Dst()
+	}
+	seg.SetChecksum(wire.TCPChecksum(src, dst, seg))
 }
 
 var _ link.Link = (*scriptLink)(nil)
@@ -61,6 +112,10 @@ func (l *scriptLink) WritePackets(pkts [][]byte) error {
 // ReadPackets hands the stack one injected packet. Being called again
 // means the stack has finished with the previous one.
 func (l *scriptLink) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
+	return l.read(bufs, sizes, nil)
+}
+
+func (l *scriptLink) read(bufs [][]byte, sizes []int, info []link.PacketInfo) (int, error) {
 	if l.delivered {
 		l.delivered = false
 		select {
@@ -71,7 +126,10 @@ func (l *scriptLink) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
 	}
 	select {
 	case p := <-l.in:
-		sizes[0] = copy(bufs[0], p)
+		sizes[0] = copy(bufs[0], p.pkt)
+		if len(info) > 0 {
+			info[0] = link.PacketInfo{GSOSize: uint16(p.gsoSize)}
+		}
 		l.delivered = true
 		return 1, nil
 	case <-l.done:
@@ -85,9 +143,9 @@ func (l *scriptLink) Close() error {
 }
 
 // inject delivers p and waits until the stack has processed it.
-func (l *scriptLink) inject(p []byte) error {
+func (l *scriptLink) inject(p []byte, gsoSize int) error {
 	select {
-	case l.in <- p:
+	case l.in <- injected{p, gsoSize}:
 	case <-l.done:
 		return link.ErrClosed
 	}
@@ -143,6 +201,10 @@ func (b *twBackend) ensureStack() error {
 		return nil
 	}
 	b.link = newScriptLink(b.mtu, b.sim, b.epoch)
+	var l link.Link = b.link
+	if b.cfg.Offloads {
+		l = offloadLink{b.link}
+	}
 	secret := [16]byte{'t', 'h', 'r', 'e', 'e', 'w', 'a', 'y'}
 	local4, local6 := DefaultLocal4, DefaultLocal6
 	if b.cfg.IPv6 {
@@ -151,7 +213,7 @@ func (b *twBackend) ensureStack() error {
 		local4 = b.cfg.LocalIP
 	}
 	s, err := threeway.New(threeway.Options{
-		Link:      b.link,
+		Link:      l,
 		Addrs:     []netip.Prefix{netip.PrefixFrom(local4, 16), netip.PrefixFrom(local6, 48)},
 		Clock:     b.sim,
 		TCP:       b.tcp,
@@ -205,24 +267,59 @@ func (b *twBackend) sent() []sentPacket {
 	return b.link.drain()
 }
 
-func (b *twBackend) inject(pkt []byte) error {
+func (b *twBackend) inject(pkt []byte, gsoSize int) error {
 	if err := b.ensureStack(); err != nil {
 		return err
 	}
-	return b.link.inject(pkt)
+	return b.link.inject(pkt, gsoSize)
 }
 
 func (b *twBackend) grace() time.Duration        { return 0 }
 func (b *twBackend) minTolerance() time.Duration { return 0 }
 func (b *twBackend) maxWait() time.Duration      { return 10 * time.Minute }
 
+func (b *twBackend) restartClock() {}
+
+// shell interprets a shell line: threeway has no shell and no kernel.
+func (b *twBackend) shell(line, dir string, note func(string, ...any)) error {
+	return interpretShell(line, dir, shellHost{set: func(name, value string) (bool, error) {
+		if b.stack != nil {
+			note("sysctl %s=%s after the stack started: threeway's settings are fixed then, not applied", name, value)
+			return true, nil
+		}
+		return b.sysctl(name, value)
+	}, note: note}, 0)
+}
+
 // sysctl maps the Linux settings scripts use onto tcp.Config.
 func (b *twBackend) sysctl(name, value string) (bool, error) {
+	c := &b.tcp
+	switch name {
+	case "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem":
+		// "min default max": Linux offers its window scale for the
+		// largest receive buffer and grows send buffers up to the
+		// largest; threeway's one size per direction takes the largest
+		// receive size and the default send size.
+		f := strings.Fields(value)
+		if len(f) != 3 {
+			return false, fmt.Errorf("%s=%q: want three sizes", name, value)
+		}
+		def, err1 := strconv.Atoi(f[1])
+		hi, err2 := strconv.Atoi(f[2])
+		if err1 != nil || err2 != nil || def <= 0 || hi <= 0 {
+			return false, fmt.Errorf("%s=%q: bad sizes", name, value)
+		}
+		if name == "net.ipv4.tcp_rmem" {
+			c.RecvBuffer = hi
+		} else {
+			c.SendBuffer = def
+		}
+		return true, nil
+	}
 	n, err := strconv.Atoi(value)
 	if err != nil {
 		return false, nil
 	}
-	c := &b.tcp
 	switch name {
 	case "net.ipv4.tcp_syn_retries":
 		c.SynRetries = n
@@ -242,7 +339,11 @@ func (b *twBackend) sysctl(name, value string) (bool, error) {
 	return true, nil
 }
 
-func (b *twBackend) socket(v6 bool) (sock, error) {
+func (b *twBackend) socket(v6 bool, typ, proto int) (sock, error) {
+	// SOCK_NONBLOCK and SOCK_CLOEXEC ride in the type's high bits.
+	if typ&0xf != syscall.SOCK_STREAM || proto != 0 && proto != syscall.IPPROTO_TCP {
+		return nil, syscall.EPROTONOSUPPORT
+	}
 	s := &twSock{b: b, v6: v6}
 	b.socks = append(b.socks, s)
 	return s, nil
@@ -262,6 +363,21 @@ type twSock struct {
 	linger0  bool
 	sndBuf   int
 	rcvBuf   int
+	// ka is SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; zero
+	// durations and count mean the stack's defaults.
+	ka net.KeepAliveConfig
+}
+
+// applyKeepAlive hands the keepalive settings to the connection.
+func (s *twSock) applyKeepAlive() {
+	if s.conn == nil {
+		return
+	}
+	cfg := s.ka
+	if !cfg.Enable {
+		cfg = net.KeepAliveConfig{Enable: false}
+	}
+	s.conn.SetKeepAliveConfig(cfg)
 }
 
 func (s *twSock) network() string {
@@ -325,8 +441,11 @@ func (s *twSock) accept() (sock, error) {
 		}
 		return nil, errnoFrom(err)
 	}
-	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0}
+	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka}
 	child.conn.SetNoDelay(child.noDelay)
+	if child.ka.Enable {
+		child.applyKeepAlive()
+	}
 	child.conn.SetLinger(lingerArg(child.linger0))
 	s.b.socks = append(s.b.socks, child)
 	return child, nil
@@ -359,6 +478,9 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	c.SetNoDelay(s.noDelay)
 	c.SetLinger(lingerArg(s.linger0))
 	s.conn = c
+	if s.ka.Enable {
+		s.applyKeepAlive()
+	}
 	return s.connectResult()
 }
 
@@ -469,8 +591,27 @@ func (s *twSock) close() error {
 }
 
 func (s *twSock) setsockopt(level, name int, v sockVal) error {
+	if v.IsStr {
+		return syscall.ENOPROTOOPT
+	}
 	switch {
-	case level == solSocket && (name == soReuseAddr || name == soReusePort || name == soKeepAlive):
+	case level == solSocket && (name == soReuseAddr || name == soReusePort):
+		return nil
+	case level == solSocket && name == soKeepAlive || level == solTCP && (name == tcpKeepIdle || name == tcpKeepIntvl || name == tcpKeepCnt):
+		if level == solTCP && v.Int < 1 {
+			return syscall.EINVAL
+		}
+		switch {
+		case level == solSocket:
+			s.ka.Enable = v.Int != 0
+		case name == tcpKeepIdle:
+			s.ka.Idle = time.Duration(v.Int) * time.Second
+		case name == tcpKeepIntvl:
+			s.ka.Interval = time.Duration(v.Int) * time.Second
+		default:
+			s.ka.Count = v.Int
+		}
+		s.applyKeepAlive()
 		return nil
 	case level == solSocket && name == soLinger:
 		s.linger0 = v.OnOff != 0 && v.Seconds == 0
@@ -536,6 +677,11 @@ func (s *twSock) getsockopt(level, name int) (sockVal, error) {
 		return sockVal{IsLinger: true}, nil
 	case level == solTCP && name == tcpNoDelay:
 		if s.noDelay {
+			return sockVal{Int: 1}, nil
+		}
+		return sockVal{}, nil
+	case level == solSocket && name == soKeepAlive:
+		if s.ka.Enable {
 			return sockVal{Int: 1}, nil
 		}
 		return sockVal{}, nil

@@ -15,9 +15,21 @@ type Config struct {
 	// BindPort is the port bind(fd, ..., ...) binds; ConnectPort the one
 	// connect(fd, ..., ...) connects to (packetdrill: 8080 for both).
 	BindPort, ConnectPort uint16
-	// MTU of the stack's link; --mss=N sets it to N plus the IP and TCP
-	// headers.
+	// MTU of the stack's link (--mtu, 1500).
 	MTU int
+	// MSS is packetdrill's --mss: the segment size an inbound packet
+	// larger than the MTU is cut into (the gso_size of a GRO packet);
+	// 0 means the MTU less the IP and TCP headers.
+	MSS int
+	// StrictEnd fails a run when the stack sends a packet after the
+	// script's last line. packetdrill does not check those; the
+	// project's own scripts are run with it.
+	StrictEnd bool
+	// Offloads gives the stack's link TSO and GRO, as packetdrill's TUN
+	// device has: the stack may send segments larger than the MSS and
+	// an inbound packet larger than the MTU arrives whole, with its
+	// segment size (a GRO packet).
+	Offloads bool
 	// Tolerance is the timing slack (packetdrill's --tolerance_usecs,
 	// 4 ms), widened by TolerancePercent of the time since the previous
 	// event (--tolerance_percent, 12.5).
@@ -111,6 +123,10 @@ func (s *Script) config() (*Config, error) {
 			c.TolerancePercent = v
 		case "ignore_psh":
 			c.IgnorePSH = f.Value == "" || f.Value == "1" || f.Value == "true"
+		case "tcp_ts_tick_usecs", "tcp_ts_ecr_scaled", "strict_segments", "init_scripts":
+			// TS val is not compared and inbound TS ecr is mapped to
+			// what the stack sent, so the TS clock's tick needs no
+			// setting; outbound segments are always matched one to one.
 		case "strict_options":
 			c.StrictOptions = f.Value == "" || f.Value == "1" || f.Value == "true"
 		default:
@@ -134,10 +150,17 @@ func (s *Script) config() (*Config, error) {
 		}
 		*a.dst = ip
 	}
-	if mss > 0 {
-		c.MTU = mss + c.headerLen()
-	}
+	c.MSS = mss
 	return c, nil
+}
+
+// segmentSize is the payload an inbound packet larger than the MTU is
+// cut into.
+func (c *Config) segmentSize() int {
+	if c.MSS > 0 {
+		return c.MSS
+	}
+	return c.MTU - c.headerLen()
 }
 
 // headerLen is the IP plus TCP header length the MSS leaves out.

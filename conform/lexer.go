@@ -132,6 +132,15 @@ tok:
 		var b strings.Builder
 		for ; i < len(l.src) && l.src[i] != c; i++ {
 			if l.src[i] == '\\' && i+1 < len(l.src) {
+				// A shell line keeps its backslashes for the shell; a
+				// string takes C's escapes.
+				if c == '`' {
+					b.WriteByte('\\')
+				} else if v, n, ok := cEscape(l.src[i+1:]); ok {
+					b.WriteByte(v)
+					i += n
+					continue
+				}
 				i++
 			}
 			if l.src[i] == '\n' {
@@ -217,4 +226,33 @@ func (l *lexer) number(start, line int) (token, error) {
 		return token{kind: tokPunct, text: "-", line: line}, nil
 	}
 	return token{kind: tokWord, text: word, line: line}, nil
+}
+
+// cEscape decodes the escape after a backslash in a string: \xHH, an
+// octal \NNN, or \n \t \r \0; n is how many bytes it took.
+func cEscape(s string) (v byte, n int, ok bool) {
+	hexVal := func(c byte) (byte, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', true
+		case c >= 'a' && c <= 'f':
+			return c - 'a' + 10, true
+		case c >= 'A' && c <= 'F':
+			return c - 'A' + 10, true
+		}
+		return 0, false
+	}
+	switch {
+	case len(s) >= 3 && s[0] == 'x':
+		hi, ok1 := hexVal(s[1])
+		lo, ok2 := hexVal(s[2])
+		if ok1 && ok2 {
+			return hi<<4 | lo, 3, true
+		}
+	case len(s) >= 3 && s[0] >= '0' && s[0] <= '3' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7':
+		return (s[0]-'0')<<6 | (s[1]-'0')<<3 | (s[2] - '0'), 3, true
+	case len(s) >= 1 && (s[0] == 'n' || s[0] == 't' || s[0] == 'r' || s[0] == '0'):
+		return map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', '0': 0}[s[0]], 1, true
+	}
+	return 0, 0, false
 }

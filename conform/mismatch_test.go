@@ -101,7 +101,10 @@ func TestRunnerTimingAndSyscallMessages(t *testing.T) {
 	s = mustParse(t, `// probe
 0   < S 0:0(0) win 65535 <mss 1460>
 `)
-	res = Run(s, "threeway")
+	if res = Run(s, "threeway"); res.Status != Pass {
+		t.Fatalf("packetdrill leaves packets after the last line unchecked: %s", res)
+	}
+	res = RunWith(s, "threeway", RunOptions{StrictEnd: true})
 	if res.Status != Fail || !strings.Contains(res.Msg, "after the last line the stack sent `> R. 0:0(0) ack 1 win 0`") {
 		t.Fatalf("%s", res)
 	}

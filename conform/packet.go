@@ -2,6 +2,7 @@ package conform
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -20,6 +21,10 @@ type tcpPacket struct {
 	Window           uint16
 	Options          []Option // in order, NOPs and EOL included
 	Payload          int      // payload length
+	// TOS is the IPv4 TOS or IPv6 traffic class; TTL the TTL or hop
+	// limit (0 means 64 when encoding).
+	TOS, TTL  uint8
+	FlowLabel uint32
 }
 
 var errNotTCP = errors.New("not a TCP packet")
@@ -38,6 +43,7 @@ func decodePacket(b []byte) (*tcpPacket, error) {
 			return nil, errNotTCP
 		}
 		p.Src, p.Dst, seg = ip.Src(), ip.Dst(), ip.Payload()
+		p.TOS, p.TTL = ip.TOS(), ip.TTL()
 	case 6:
 		ip, err := wire.ParseIPv6(b)
 		if err != nil {
@@ -47,6 +53,7 @@ func decodePacket(b []byte) (*tcpPacket, error) {
 			return nil, errNotTCP
 		}
 		p.Src, p.Dst, seg = ip.Src(), ip.Dst(), ip.Payload()
+		p.TOS, p.TTL, p.FlowLabel = ip.TrafficClass(), ip.HopLimit(), ip.FlowLabel()
 	default:
 		return nil, errNotTCP
 	}
@@ -113,6 +120,21 @@ func parseRawOptions(b []byte) ([]Option, error) {
 			for j := 0; j < len(body); j += 8 {
 				o.Blocks = append(o.Blocks, [2]uint32{binary.BigEndian.Uint32(body[j:]), binary.BigEndian.Uint32(body[j+4:])})
 			}
+		case OptFastOpen:
+			o.Cookie = append([]byte(nil), body...)
+		case OptMD5:
+			if n != 18 {
+				return bad()
+			}
+			o.Cookie = append([]byte(nil), body...)
+		case OptFastOpenExp:
+			// RFC 6994: the experimental option carries a 16-bit ExID;
+			// Fast Open's is 0xF989.
+			if len(body) < 2 || binary.BigEndian.Uint16(body) != fastOpenMagic {
+				o = Option{Kind: OptOther, Val: uint32(kind)}
+				break
+			}
+			o.Cookie = append([]byte(nil), body[2:]...)
 		default:
 			o = Option{Kind: OptOther, Val: uint32(kind)}
 		}
@@ -121,6 +143,10 @@ func parseRawOptions(b []byte) ([]Option, error) {
 	}
 	return out, nil
 }
+
+// fastOpenMagic is the ExID of Fast Open's experimental option (RFC 7413
+// §4.1.1, RFC 6994).
+const fastOpenMagic = 0xF989
 
 // encodeOptions writes opts in order, padded with EOL to a multiple of 4.
 func encodeOptions(opts []Option) ([]byte, error) {
@@ -145,6 +171,18 @@ func encodeOptions(opts []Option) ([]byte, error) {
 				b = binary.BigEndian.AppendUint32(b, blk[0])
 				b = binary.BigEndian.AppendUint32(b, blk[1])
 			}
+		case OptFastOpen:
+			b = append(b, 34, byte(2+len(o.Cookie)))
+			b = append(b, o.Cookie...)
+		case OptFastOpenExp:
+			b = append(b, 254, byte(4+len(o.Cookie)), fastOpenMagic>>8, fastOpenMagic&0xff)
+			b = append(b, o.Cookie...)
+		case OptMD5:
+			// A digest the script does not give is sent as zeros.
+			d := make([]byte, 16)
+			copy(d, o.Cookie)
+			b = append(b, 19, 18)
+			b = append(b, d...)
 		default:
 			return nil, fmt.Errorf("cannot encode option kind %d", o.Kind)
 		}
@@ -181,12 +219,103 @@ func encodePacket(p *tcpPacket) ([]byte, error) {
 	binary.BigEndian.PutUint16(t[14:], p.Window)
 	copy(t[wire.TCPHeaderLen:], opts)
 	wire.TCP(t).SetChecksum(wire.TCPChecksum(p.Src, p.Dst, t))
-	if ipLen == wire.IPv4HeaderLen {
-		if wire.EncodeIPv4(buf, &wire.IPv4Fields{Src: p.Src, Dst: p.Dst, Protocol: wire.ProtoTCP, TTL: 64, PayloadLen: tcpLen}) == 0 {
-			return nil, errors.New("cannot encode IPv4 header")
+	if err := encodeIP(buf, p, wire.ProtoTCP, tcpLen); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// encodeIP writes the IP header of p at the front of buf.
+func encodeIP(buf []byte, p *tcpPacket, proto uint8, payloadLen int) error {
+	ttl := p.TTL
+	if ttl == 0 {
+		ttl = 64
+	}
+	if p.Src.Is4() {
+		if wire.EncodeIPv4(buf, &wire.IPv4Fields{Src: p.Src, Dst: p.Dst, Protocol: proto, TTL: ttl, TOS: p.TOS, PayloadLen: payloadLen}) == 0 {
+			return errors.New("cannot encode IPv4 header")
 		}
-	} else if wire.EncodeIPv6(buf, &wire.IPv6Fields{Src: p.Src, Dst: p.Dst, NextHeader: wire.ProtoTCP, HopLimit: 64, PayloadLen: tcpLen}) == 0 {
-		return nil, errors.New("cannot encode IPv6 header")
+		return nil
+	}
+	if wire.EncodeIPv6(buf, &wire.IPv6Fields{Src: p.Src, Dst: p.Dst, NextHeader: proto, HopLimit: ttl,
+		TrafficClass: p.TOS, FlowLabel: p.FlowLabel, PayloadLen: payloadLen}) == 0 {
+		return errors.New("cannot encode IPv6 header")
+	}
+	return nil
+}
+
+// icmpTypeCode maps an ICMP line's type and code names to numbers, for
+// ICMPv4 or (v6) ICMPv6, as packetdrill names them.
+func icmpTypeCode(ic *ICMPSpec, v6 bool) ([2]uint8, error) {
+	type tc = [2]uint8
+	var types map[string]uint8
+	var codes map[string]map[string]uint8
+	if v6 {
+		types = map[string]uint8{"unreachable": 1, "packet_too_big": 2, "time_exceeded": 3, "parameter_problem": 4}
+		codes = map[string]map[string]uint8{"unreachable": {"no_route": 0, "admin_prohibited": 1, "beyond_scope": 2,
+			"address_unreachable": 3, "port_unreachable": 4}, "time_exceeded": {"hop_limit_exceeded": 0, "reassembly_timeout": 1}}
+	} else {
+		types = map[string]uint8{"unreachable": 3, "source_quench": 4, "time_exceeded": 11, "parameter_problem": 12}
+		codes = map[string]map[string]uint8{"unreachable": {"net_unreachable": 0, "host_unreachable": 1,
+			"protocol_unreachable": 2, "port_unreachable": 3, "frag_needed": 4, "source_route_failed": 5,
+			"net_unknown": 6, "host_unknown": 7, "source_host_isolated": 8, "net_prohibited": 9,
+			"host_prohibited": 10, "net_unreachable_for_tos": 11, "host_unreachable_for_tos": 12,
+			"packet_filtered": 13, "precedence_violation": 14, "precedence_cutoff": 15},
+			"time_exceeded": {"ttl_exceeded": 0, "fragment_reassembly_time_exceeded": 1}}
+	}
+	t, ok := types[ic.Type]
+	if !ok {
+		return tc{}, fmt.Errorf("unknown ICMP type %q", ic.Type)
+	}
+	if ic.Code == "" {
+		return tc{t, 0}, nil
+	}
+	c, ok := codes[ic.Type][ic.Code]
+	if !ok {
+		return tc{}, fmt.Errorf("unknown ICMP code %q for %s (a -D definition?)", ic.Code, ic.Type)
+	}
+	return tc{t, c}, nil
+}
+
+// encodeICMP builds an ICMP error from the script side about the stack's
+// segment orig (RFC 792, RFC 4443): the quoted IP header and the first
+// eight bytes of the TCP header, or ICMPv6's first 48 TCP bytes.
+func encodeICMP(ic *ICMPSpec, src netip.Addr, orig *tcpPacket) ([]byte, error) {
+	v6 := !src.Is4()
+	typ, err := icmpTypeCode(ic, v6)
+	if err != nil {
+		return nil, err
+	}
+	quoted, err := encodePacket(orig)
+	if err != nil {
+		return nil, err
+	}
+	ipLen := wire.IPv4HeaderLen
+	if v6 {
+		ipLen = wire.IPv6HeaderLen
+	}
+	keep := ipLen + 8
+	if v6 {
+		keep = min(len(quoted), ipLen+wire.TCPHeaderLen)
+	}
+	body := quoted[:keep]
+	var rest uint32
+	if ic.MTU > 0 {
+		rest = uint32(ic.MTU) // RFC 1191 §4 (low 16 bits) and RFC 4443 §3.2 (32 bits)
+	}
+	buf := make([]byte, ipLen+wire.ICMPHeaderLen+len(body))
+	pseudo := uint32(0)
+	proto := uint8(wire.ProtoICMP)
+	if v6 {
+		proto = wire.ProtoICMPv6
+		pseudo = wire.PseudoHeaderSum(src, orig.Src, wire.ProtoICMPv6, wire.ICMPHeaderLen+len(body))
+	}
+	if wire.EncodeICMP(buf[ipLen:], typ[0], typ[1], rest, body, pseudo) == 0 {
+		return nil, errors.New("cannot encode ICMP message")
+	}
+	outer := &tcpPacket{Src: src, Dst: orig.Src}
+	if err := encodeIP(buf, outer, proto, wire.ICMPHeaderLen+len(body)); err != nil {
+		return nil, err
 	}
 	return buf, nil
 }
@@ -231,6 +360,12 @@ func optionString(o Option) string {
 			parts[i] = fmt.Sprintf("%d:%d", b[0], b[1])
 		}
 		return "sack " + strings.Join(parts, " ")
+	case OptFastOpen, OptFastOpenExp, OptMD5:
+		name := map[OptionKind]string{OptFastOpen: "FO", OptFastOpenExp: "FOEXP", OptMD5: "md5"}[o.Kind]
+		if len(o.Cookie) > 0 {
+			return name + " " + hex.EncodeToString(o.Cookie)
+		}
+		return name
 	}
 	return fmt.Sprintf("opt%d", o.Val)
 }
@@ -273,7 +408,11 @@ func gotString(p *tcpPacket, m *seqMap) string {
 	seq := m.relSeq(p.Seq)
 	fmt.Fprintf(&b, "> %s %d:%d(%d)", flagString(p.Flags), seq, seq+uint32(p.Payload), p.Payload)
 	if p.Flags&wire.FlagACK != 0 {
-		fmt.Fprintf(&b, " ack %d", m.relAck(p.Ack))
+		if p.Flags&wire.FlagSYN != 0 {
+			fmt.Fprintf(&b, " ack %d", p.Ack)
+		} else {
+			fmt.Fprintf(&b, " ack %d", m.relAck(p.Ack))
+		}
 	}
 	fmt.Fprintf(&b, " win %d", p.Window)
 	if len(p.Options) > 0 {
@@ -311,8 +450,25 @@ func matchOutbound(ps *PacketSpec, p *tcpPacket, m *seqMap, strict, ignorePSH bo
 	if p.Payload != ps.Len {
 		diffs = append(diffs, fmt.Sprintf("%d bytes of data, not %d", p.Payload, ps.Len))
 	}
-	if ps.HasAck && p.Flags&wire.FlagACK != 0 && p.Ack != m.outboundAck(ps.Ack) {
-		diffs = append(diffs, fmt.Sprintf("ack %d, not %d", m.relAck(p.Ack), ps.Ack))
+	// A SYN-ACK's ack is absolute, as packetdrill keeps the script
+	// side's SYN sequence number as written.
+	if ps.HasAck && p.Flags&wire.FlagACK != 0 {
+		want, got := m.outboundAck(ps.Ack), m.relAck(p.Ack)
+		if syn {
+			want, got = ps.Ack, p.Ack
+		}
+		if p.Ack != want {
+			diffs = append(diffs, fmt.Sprintf("ack %d, not %d", got, ps.Ack))
+		}
+	}
+	if ps.IP.HasECN && p.TOS&3 != ps.IP.ECN {
+		diffs = append(diffs, fmt.Sprintf("ECN codepoint %d, not %d", p.TOS&3, ps.IP.ECN))
+	}
+	if ps.IP.HasTOS && p.TOS != ps.IP.TOS {
+		diffs = append(diffs, fmt.Sprintf("tos 0x%x, not 0x%x", p.TOS, ps.IP.TOS))
+	}
+	if ps.IP.HasTTL && p.TTL != ps.IP.TTL {
+		diffs = append(diffs, fmt.Sprintf("ttl %d, not %d", p.TTL, ps.IP.TTL))
 	}
 	if ps.HasWin && p.Window != ps.Win {
 		diffs = append(diffs, fmt.Sprintf("win %d, not %d", p.Window, ps.Win))

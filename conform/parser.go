@@ -1,9 +1,11 @@
 package conform
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,16 +24,64 @@ func ParseFile(path string) (*Script, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.Dir = filepath.Dir(path)
 	return s, nil
 }
 
+// substitute replaces each word token named in defines by the tokens of
+// its value (packetdrill's -D NAME=VALUE).
+func substitute(toks []token, defines map[string]string) ([]token, error) {
+	if len(defines) == 0 {
+		return toks, nil
+	}
+	out := make([]token, 0, len(toks))
+	for _, t := range toks {
+		v, ok := defines[t.text]
+		if t.kind != tokWord || !ok {
+			out = append(out, t)
+			continue
+		}
+		vt, _, err := lex(v)
+		if err != nil {
+			return nil, fmt.Errorf("-D %s=%s: %w", t.text, v, err)
+		}
+		for _, x := range vt[:len(vt)-1] {
+			x.line = t.line
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
 // Parse parses a script's text; name is used in reports.
-func Parse(name, src string) (*Script, error) {
+func Parse(name, src string) (*Script, error) { return ParseDefines(name, src, nil) }
+
+// ParseFileDefines reads and parses a script file with packetdrill's -D
+// definitions: a word of the script named in defines stands for its
+// value.
+func ParseFileDefines(path string, defines map[string]string) (*Script, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := ParseDefines(path, string(b), defines)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s.Dir = filepath.Dir(path)
+	return s, nil
+}
+
+// ParseDefines parses a script's text with -D definitions.
+func ParseDefines(name, src string, defines map[string]string) (*Script, error) {
 	toks, comments, err := lex(src)
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks, s: &Script{Name: name}, lines: strings.Split(src, "\n")}
+	if toks, err = substitute(toks, defines); err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks, s: &Script{Name: name, Dir: "."}, lines: strings.Split(src, "\n")}
 	if err := p.script(); err != nil {
 		return nil, err
 	}
@@ -138,6 +188,13 @@ func (p *parser) script() error {
 			// first event.
 			p.advance()
 			p.s.Events = append(p.s.Events, &Event{Line: t.line, Kind: TimeAbsolute, Command: t.text, Text: p.lineText(t.line)})
+			continue
+		}
+		if t.kind == tokBackquote && p.peekAt(1).kind == tokEOF {
+			// packetdrill's cleanup command: an untimed shell line
+			// after the last event.
+			p.advance()
+			p.s.Cleanup = t.text
 			continue
 		}
 		ev, err := p.event()
@@ -251,30 +308,19 @@ func (p *parser) packet() (*PacketSpec, error) {
 	if p.advance().text == ">" {
 		ps.Dir = Outbound
 	}
-	if p.isPunct("[") {
-		// packetdrill's [ip_ecn], or this runner's [conn N].
-		p.advance()
-		for !p.isPunct("]") {
-			t := p.advance()
-			switch {
-			case t.kind == tokEOF:
-				return nil, p.errorf(t, "unterminated [")
-			case t.kind == tokWord && t.text == "conn":
-				v, _, err := p.expectInt()
-				if err != nil {
-					return nil, err
-				}
-				if v < 1 || v > 1000 {
-					return nil, p.errorf(t, "conn %d out of range", v)
-				}
-				ps.Conn = int(v)
-			case t.kind == tokWord && (t.text == "noecn" || t.text == "ect0" || t.text == "ect1" || t.text == "ect01" || t.text == "ce"):
-				// ECN codepoints are not checked.
-			default:
-				return nil, p.errorf(t, "unknown packet attribute %v", t)
-			}
+	if p.isPunct("[") || p.isPunct("(") {
+		// packetdrill's opt_ip_info ([ect0], (tos 0x2, ttl 64)), or
+		// this runner's [conn N].
+		if err := p.ipInfo(ps); err != nil {
+			return nil, err
 		}
+	}
+	if p.isWord("icmp") {
 		p.advance()
+		return ps, p.icmp(ps)
+	}
+	if p.isWord("udp") {
+		return nil, p.errorf(p.peek(), "udp packets are not supported (threeway's runner speaks TCP and ICMP)")
 	}
 	// Flags: '-', '.', WORD, or WORD '.'.
 	t := p.advance()
@@ -362,6 +408,143 @@ func (p *parser) packet() (*PacketSpec, error) {
 	}
 }
 
+// ipInfo reads "[...]" or "(...)" after a packet's direction.
+func (p *parser) ipInfo(ps *PacketSpec) error {
+	close := "]"
+	if p.advance().text == "(" {
+		close = ")"
+	}
+	ecn := map[string]uint8{"noecn": 0, "ect1": 1, "ect0": 2, "ce": 3, "ect01": 0}
+	for !p.isPunct(close) {
+		t := p.advance()
+		switch {
+		case t.kind == tokEOF:
+			return p.errorf(t, "unterminated %s", map[string]string{"]": "[", ")": "("}[close])
+		case t.kind == tokPunct && t.text == ",":
+		case t.kind == tokWord && t.text == "conn":
+			v, _, err := p.expectInt()
+			if err != nil {
+				return err
+			}
+			if v < 1 || v > 1000 {
+				return p.errorf(t, "conn %d out of range", v)
+			}
+			ps.Conn = int(v)
+		case t.kind == tokWord && t.text == "ect01":
+			// Either ECT codepoint: not checked.
+		case t.kind == tokWord && ecn[t.text] != 0 || t.text == "noecn":
+			ps.IP.HasECN, ps.IP.ECN = true, ecn[t.text]
+		case t.kind == tokWord && (t.text == "tos" || t.text == "ttl" || t.text == "flowlabel"):
+			v, vt, err := p.expectInt()
+			if err != nil {
+				return err
+			}
+			if v < 0 || t.text != "flowlabel" && v > 255 || v > 0xfffff {
+				return p.errorf(vt, "%s %d out of range", t.text, v)
+			}
+			switch t.text {
+			case "tos":
+				ps.IP.HasTOS, ps.IP.TOS = true, uint8(v)
+			case "ttl":
+				ps.IP.HasTTL, ps.IP.TTL = true, uint8(v)
+			default:
+				ps.IP.FlowLabel = uint32(v)
+			}
+		default:
+			return p.errorf(t, "unknown packet attribute %v", t)
+		}
+	}
+	p.advance()
+	return nil
+}
+
+// icmp reads the rest of an ICMP packet line: TYPE [CODE] [mtu N]
+// [id N] ['[' start:end(len) ']'].
+func (p *parser) icmp(ps *PacketSpec) error {
+	t := p.advance()
+	if t.kind != tokWord {
+		return p.errorf(t, "expected an ICMP type, found %v", t)
+	}
+	ic := &ICMPSpec{Type: t.text}
+	if p.peek().kind == tokWord && p.peek().text != "mtu" && p.peek().text != "id" {
+		ic.Code = p.advance().text
+	}
+	for p.isWord("mtu") || p.isWord("id") {
+		w := p.advance().text
+		v, vt, err := p.expectInt()
+		if err != nil {
+			return err
+		}
+		if v < 0 || v > 65535 {
+			return p.errorf(vt, "%s %d out of range", w, v)
+		}
+		if w == "mtu" {
+			ic.MTU = int(v)
+		}
+	}
+	if p.isPunct("[") {
+		p.advance()
+		if p.isWord("udp") || p.isWord("raw") {
+			return p.errorf(p.peek(), "ICMP errors about %s packets are not supported", p.peek().text)
+		}
+		var err error
+		if ic.Start, err = p.u32(); err != nil {
+			return err
+		}
+		if err := p.expectPunct(":"); err != nil {
+			return err
+		}
+		if ic.End, err = p.u32(); err != nil {
+			return err
+		}
+		if err := p.expectPunct("("); err != nil {
+			return err
+		}
+		if _, err := p.u32(); err != nil {
+			return err
+		}
+		if err := p.expectPunct(")"); err != nil {
+			return err
+		}
+		if err := p.expectPunct("]"); err != nil {
+			return err
+		}
+		ic.HasEchoed = true
+	}
+	if _, err := icmpTypeCode(ic, false); err != nil {
+		if _, err6 := icmpTypeCode(ic, true); err6 != nil {
+			return p.errorf(t, "%v", err)
+		}
+	}
+	ps.ICMP = ic
+	return nil
+}
+
+// hexBlob reads an optional hex cookie or digest after FO, FOEXP or md5.
+func (p *parser) hexBlob() ([]byte, error) {
+	t := p.peek()
+	if t.kind != tokWord && t.kind != tokInt {
+		return nil, nil
+	}
+	if t.kind == tokWord && (t.text == "nop" || t.text == "eol" || t.text == "mss" || t.text == "wscale" ||
+		t.text == "sackOK" || t.text == "sack" || t.text == "TS" || t.text == "FO" || t.text == "FOEXP" || t.text == "md5") {
+		return nil, nil
+	}
+	p.advance()
+	h := strings.TrimPrefix(t.text, "0x")
+	if len(h)%2 != 0 {
+		return nil, p.errorf(t, "hex blob %q has an odd number of digits", t.text)
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, p.errorf(t, "bad hex blob %q", t.text)
+	}
+	if len(b) > 32 {
+		return nil, p.errorf(t, "hex blob %q is too long for a TCP option", t.text)
+	}
+	return b, nil
+}
+
 func (p *parser) options(ps *PacketSpec) error {
 	if p.peek().kind == tokEllipsis {
 		p.advance()
@@ -442,6 +625,19 @@ func (p *parser) options(ps *PacketSpec) error {
 			if o.Ecr, err = p.u32(); err != nil {
 				return err
 			}
+		case "FO", "FOEXP":
+			o.Kind = OptFastOpen
+			if t.text == "FOEXP" {
+				o.Kind = OptFastOpenExp
+			}
+			if o.Cookie, err = p.hexBlob(); err != nil {
+				return err
+			}
+		case "md5":
+			o.Kind = OptMD5
+			if o.Cookie, err = p.hexBlob(); err != nil {
+				return err
+			}
 		default:
 			return p.errorf(t, "unsupported TCP option %q", t.text)
 		}
@@ -477,12 +673,15 @@ func (p *parser) syscall() (*SyscallSpec, error) {
 		return nil, err
 	}
 	sc.Args = args
+	eq := p.peek()
 	if err := p.expectPunct("="); err != nil {
 		return nil, err
 	}
 	if sc.Result, err = p.expr(); err != nil {
 		return nil, err
 	}
+	// The errno and note follow the result on its line.
+	name.line = eq.line
 	if t := p.peek(); t.kind == tokWord && t.line == name.line && strings.HasPrefix(t.text, "E") {
 		p.advance()
 		sc.Errno = t.text
@@ -598,6 +797,25 @@ func (p *parser) primary() (Expr, error) {
 				p.advance()
 				p.advance()
 				f.Name = n.text
+			} else if k := p.fieldCallLen(); k > 0 {
+				// msghdr's msg_name(...)=... and msg_iov(N)=[...]:
+				// the argument in parentheses is kept as Arg.
+				p.advance()
+				p.advance()
+				f.Name = n.text
+				if k > 3 {
+					a, err := p.expr()
+					if err != nil {
+						return Expr{}, err
+					}
+					f.Arg = &a
+				}
+				if err := p.expectPunct(")"); err != nil {
+					return Expr{}, err
+				}
+				if err := p.expectPunct("="); err != nil {
+					return Expr{}, err
+				}
 			}
 			v, err := p.expr()
 			if err != nil {
@@ -613,6 +831,33 @@ func (p *parser) primary() (Expr, error) {
 		}
 	}
 	return Expr{}, p.errorf(t, "expected an expression, found %v", t)
+}
+
+// fieldCallLen reports, at WORD '(' ... ')' '=', the number of tokens up
+// to the '='; otherwise 0.
+func (p *parser) fieldCallLen() int {
+	if p.peek().kind != tokWord || p.peekAt(1).kind != tokPunct || p.peekAt(1).text != "(" {
+		return 0
+	}
+	depth := 0
+	for i := 1; ; i++ {
+		t := p.peekAt(i)
+		switch {
+		case t.kind == tokEOF:
+			return 0
+		case t.kind == tokPunct && t.text == "(":
+			depth++
+		case t.kind == tokPunct && t.text == ")":
+			depth--
+			if depth == 0 {
+				n := p.peekAt(i + 1)
+				if n.kind == tokPunct && n.text == "=" {
+					return i + 1
+				}
+				return 0
+			}
+		}
+	}
 }
 
 // markers reads the runner's comment markers: the rule (first comment),

@@ -148,12 +148,16 @@ func TestParseFlagsCommandsAndMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Tolerance != 10*time.Millisecond || cfg.MTU != 1060 || !cfg.IPv6 || cfg.LocalIP != DefaultLocal6 {
+	if cfg.Tolerance != 10*time.Millisecond || cfg.MTU != 1500 || cfg.MSS != 1000 || !cfg.IPv6 || cfg.LocalIP != DefaultLocal6 {
 		t.Errorf("config %+v", cfg)
 	}
-	set, rest := parseSysctls(s.Events[0].Command)
-	if len(set) != 1 || set[0] != [2]string{"net.ipv4.tcp_syn_retries", "2"} || rest != "echo hi" {
-		t.Errorf("sysctls %v, rest %q", set, rest)
+	var set [][2]string
+	err = interpretShell(s.Events[0].Command, ".", shellHost{set: func(k, v string) (bool, error) {
+		set = append(set, [2]string{k, v})
+		return true, nil
+	}, note: t.Logf}, 0)
+	if len(set) != 1 || set[0] != [2]string{"net.ipv4.tcp_syn_retries", "2"} || err == nil || !strings.Contains(err.Error(), "echo hi") {
+		t.Errorf("sysctls %v, err %v", set, err)
 	}
 }
 

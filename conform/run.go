@@ -61,24 +61,43 @@ func newBackend(name string) (backend, error) {
 	return nil, fmt.Errorf("unknown backend %q (want threeway or linux)", name)
 }
 
-// RunFile parses and runs one script file on a backend.
-func RunFile(path, backendName string) Result {
-	s, err := ParseFile(path)
+// RunOptions are a run's settings beyond the script's own.
+type RunOptions struct {
+	// Defines are packetdrill's -D NAME=VALUE definitions.
+	Defines map[string]string
+	// StrictEnd fails a script for packets the stack sends after its
+	// last line (packetdrill leaves them unchecked).
+	StrictEnd bool
+	// Offloads turns on TSO and GRO on the stack's link, as packetdrill
+	// does on its TUN device.
+	Offloads bool
+}
+
+// RunFile parses and runs one script file on a backend, as packetdrill
+// would.
+func RunFile(path, backendName string) Result { return RunFileWith(path, backendName, RunOptions{}) }
+
+// RunFileWith parses and runs one script file with options.
+func RunFileWith(path, backendName string, o RunOptions) Result {
+	s, err := ParseFileDefines(path, o.Defines)
 	if err != nil {
 		return Result{Name: path, Backend: backendName, Status: Fail, Msg: err.Error()}
 	}
-	return Run(s, backendName)
+	return RunWith(s, backendName, o)
 }
 
 // Run runs a parsed script on a backend and judges it, markers included.
-func Run(s *Script, backendName string) Result {
+func Run(s *Script, backendName string) Result { return RunWith(s, backendName, RunOptions{}) }
+
+// RunWith runs a parsed script with options.
+func RunWith(s *Script, backendName string, o RunOptions) Result {
 	res := Result{Name: s.Name, Backend: backendName}
 	if backendName == "threeway" && s.LinuxOnly != "" {
 		res.Status, res.Msg = Skip, "linux-only: "+s.LinuxOnly
 		return res
 	}
 	start := time.Now()
-	err := runOnce(s, backendName, &res)
+	err := runOnce(s, backendName, o, &res)
 	res.Elapsed = time.Since(start)
 	var f *failure
 	if errors.As(err, &f) {
@@ -102,11 +121,12 @@ func Run(s *Script, backendName string) Result {
 }
 
 // runOnce is one run of s on a fresh backend.
-func runOnce(s *Script, backendName string, res *Result) (err error) {
+func runOnce(s *Script, backendName string, o RunOptions, res *Result) (err error) {
 	cfg, err := s.config()
 	if err != nil {
 		return err
 	}
+	cfg.StrictEnd, cfg.Offloads = o.StrictEnd, o.Offloads
 	b, err := newBackend(backendName)
 	if err != nil {
 		return err
@@ -159,6 +179,11 @@ func (s Summary) Closing() string {
 // line per script in the order given and returning the counts. verbose
 // adds each script's notes.
 func RunAll(paths []string, backendName string, parallel int, w io.Writer, verbose bool) Summary {
+	return RunAllWith(paths, backendName, parallel, w, verbose, RunOptions{})
+}
+
+// RunAllWith is RunAll with run options.
+func RunAllWith(paths []string, backendName string, parallel int, w io.Writer, verbose bool, o RunOptions) Summary {
 	parallel = max(parallel, 1)
 	results := make([]chan Result, len(paths))
 	sem := make(chan struct{}, parallel)
@@ -170,7 +195,7 @@ func RunAll(paths []string, backendName string, parallel int, w io.Writer, verbo
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] <- RunFile(p, backendName)
+			results[i] <- RunFileWith(p, backendName, o)
 		}()
 	}
 	var sum Summary

@@ -39,7 +39,7 @@ func TestSuiteThreeway(t *testing.T) {
 	for _, p := range suiteScripts(t) {
 		t.Run(scriptName(p), func(t *testing.T) {
 			t.Parallel()
-			res := RunFile(p, "threeway")
+			res := RunFileWith(p, "threeway", RunOptions{StrictEnd: true})
 			if res.Status != Pass {
 				t.Errorf("%s", res)
 			}
@@ -100,9 +100,9 @@ func TestSuiteLinux(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			res := RunFile(p, "linux")
+			res := RunFileWith(p, "linux", RunOptions{StrictEnd: true})
 			if res.Status == Fail {
-				res = RunFile(p, "linux")
+				res = RunFileWith(p, "linux", RunOptions{StrictEnd: true})
 			}
 			results[i] = res
 			mu.Lock()

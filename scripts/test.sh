@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for tool in ip:iproute2 nft:nftables tcpdump:tcpdump tshark:tshark curl:curl ping:iputils-ping nc:netcat-openbsd hping3:hping3; do
+for tool in ip:iproute2 nft:nftables tcpdump:tcpdump tshark:tshark curl:curl ping:iputils-ping nc:netcat-openbsd hping3:hping3 ethtool:ethtool; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -16,6 +16,14 @@ if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nul
   # tshark asks whether non-root users may capture; answer no.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# google/packetdrill's scripts (GPL test data) beside the clone: conform's
+# TestCorpus runs them on both backends against conform/testdata/corpus-expect.txt.
+if [ -d ../shared/packetdrill/tcp ]; then
+  THREEWAY_PACKETDRILL="$(cd ../shared/packetdrill && pwd)"
+  export THREEWAY_PACKETDRILL
+  echo "== packetdrill corpus: $THREEWAY_PACKETDRILL"
 fi
 
 echo "== go vet"

@@ -28,6 +28,10 @@ func runConform(args []string) error {
 	backend := fset.String("backend", "threeway", "TCP under test: threeway (in process, virtual clock) or linux (the kernel, in a network namespace)")
 	parallel := fset.Int("parallel", 0, "scripts run at once (default: the CPU count for threeway, 8 for linux)")
 	verbose := fset.Bool("v", false, "print each script's notes (skipped shell lines and the like)")
+	offloads := fset.Bool("offloads", true, "TSO and GRO on the stack's link, as packetdrill's TUN device has them (the project's own scripts run without)")
+	strictEnd := fset.Bool("strict-end", false, "fail a script for packets sent after its last line (packetdrill leaves them unchecked)")
+	defines := defineFlag{}
+	fset.Var(defines, "D", "NAME=VALUE: a word of the scripts that stands for VALUE, as packetdrill's -D (repeatable)")
 	// Flags may come after the files too.
 	var files []string
 	for {
@@ -62,7 +66,7 @@ func runConform(args []string) error {
 			par = 8
 		}
 	}
-	sum := conform.RunAll(paths, *backend, par, conformOut, *verbose)
+	sum := conform.RunAllWith(paths, *backend, par, conformOut, *verbose, conform.RunOptions{Defines: defines, StrictEnd: *strictEnd, Offloads: *offloads})
 	if sum.Failed > 0 {
 		return fmt.Errorf("%d of %d scripts failed on %s", sum.Failed, len(paths), *backend)
 	}
@@ -95,4 +99,18 @@ func scriptPaths(args []string) ([]string, error) {
 		out = append(out, found...)
 	}
 	return out, nil
+}
+
+// defineFlag collects -D NAME=VALUE definitions.
+type defineFlag map[string]string
+
+func (d defineFlag) String() string { return "" }
+
+func (d defineFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("-D wants NAME=VALUE, not %q", v)
+	}
+	d[k] = val
+	return nil
 }

@@ -9,14 +9,16 @@ import (
 	"os/signal"
 	"sort"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/threeway-tcp/threeway"
+	"github.com/threeway-tcp/threeway/tcp"
 )
 
 func init() {
 	commands["serve"] = &command{
-		summary: "serve echo, discard or http on a TUN device until SIGINT/SIGTERM",
+		summary: "serve echo, discard or http on a TUN device until SIGINT/SIGTERM (SIGUSR1 prints each connection's tcp_info, like ss -ti)",
 		run:     runServe,
 	}
 }
@@ -54,7 +56,16 @@ func runServe(args []string) error {
 		<-sig
 		l.Close()
 	}()
-	handle(logAccepts{l})
+	conns := &liveConns{m: map[*threeway.Conn]bool{}}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for range usr1 {
+			conns.print(os.Stderr)
+		}
+	}()
+	handle(logAccepts{l, conns})
 	stats := s.Stats()
 	printStats(os.Stdout, &stats)
 	return nil
@@ -62,7 +73,37 @@ func runServe(args []string) error {
 
 // logAccepts logs one line per accepted connection, with what its
 // handshake negotiated.
-type logAccepts struct{ net.Listener }
+type logAccepts struct {
+	net.Listener
+	conns *liveConns
+}
+
+// liveConns are the accepted connections, for SIGUSR1's report.
+type liveConns struct {
+	mu sync.Mutex
+	m  map[*threeway.Conn]bool
+}
+
+func (l *liveConns) add(c *threeway.Conn) {
+	l.mu.Lock()
+	l.m[c] = true
+	l.mu.Unlock()
+}
+
+// print writes one line per open connection, as `ss -ti` does, and
+// forgets the closed ones.
+func (l *liveConns) print(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.m {
+		in := c.Info()
+		if in.State == tcp.Closed {
+			delete(l.m, c)
+			continue
+		}
+		fmt.Fprintf(w, "%v -> %v %s\n", c.LocalAddr(), c.RemoteAddr(), in)
+	}
+}
 
 func (l logAccepts) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
@@ -70,6 +111,9 @@ func (l logAccepts) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	if tc, ok := c.(*threeway.Conn); ok {
+		if l.conns != nil {
+			l.conns.add(tc)
+		}
 		n := tc.Negotiated()
 		fmt.Fprintf(os.Stderr, "accept %v -> %v mss_sent=%d peer_mss=%d wscale=%t wscale_sent=%d peer_wscale=%d sack=%t ts=%t\n",
 			c.RemoteAddr(), c.LocalAddr(), n.AdvertisedMSS, n.SendMSS, n.WindowScale, n.RecvShift, n.SendShift, n.SACK, n.Timestamps)
