@@ -1,24 +1,30 @@
 package tcp
 
-import "github.com/threeway-tcp/threeway/seqnum"
+import (
+	"time"
 
-// congestion is NewReno congestion control: slow start and congestion
-// avoidance (RFC 5681 §3.1), fast retransmit and fast recovery (RFC 5681
-// §3.2) with NewReno's partial acknowledgments (RFC 6582).
+	"github.com/threeway-tcp/threeway/seqnum"
+)
+
+// congestion is the loss-recovery state around the congestion-control
+// algorithm c.ca: fast retransmit and fast recovery (RFC 5681 §3.2) with
+// NewReno's partial acknowledgments (RFC 6582). The algorithm sizes the
+// window; this decides when a loss happened and what to resend.
 type congestion struct {
-	cwnd       uint32
-	ssthresh   uint32
 	dupAcks    int
 	inRecovery bool
 	recover    seqnum.Value
 	recoverSet bool // recover still bounds a new fast retransmit
 }
 
+// init starts the recovery state and a fresh algorithm, with the initial
+// window for the negotiated MSS.
 func (cc *congestion) init(c *Conn) {
-	mss := uint32(c.EffectiveMSS())
-	// RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-	cc.cwnd = min(10*mss, max(2*mss, 14600))
-	cc.ssthresh = 1 << 30 // RFC 5681 §3.1: arbitrarily high
+	alg := c.ccAlg
+	if alg == CCDefault {
+		alg = c.env.Config.CongestionControl
+	}
+	c.ca = newCongestionControl(alg, uint32(c.EffectiveMSS()))
 	cc.dupAcks = 0
 	cc.inRecovery = false
 	cc.recover = c.iss
@@ -27,22 +33,24 @@ func (cc *congestion) init(c *Conn) {
 
 func (cc *congestion) flight(c *Conn) uint32 { return uint32(c.sndUna.Size(c.sndMax)) }
 
-func (cc *congestion) onAck(c *Conn, acked uint32, ack seqnum.Value) {
+func (cc *congestion) onAck(c *Conn, now time.Duration, acked uint32, ack seqnum.Value, rtt time.Duration) {
 	mss := uint32(c.EffectiveMSS())
 	cc.dupAcks = 0
 	if cc.inRecovery {
 		if ack.GreaterThanEq(cc.recover) {
 			// RFC 6582 §3.2 step 3: full acknowledgment.
 			cc.inRecovery = false
-			cc.cwnd = min(cc.ssthresh, cc.flight(c)+mss)
+			c.ca.OnRecoveryEnd(now)
+			c.ca.SetCwnd(min(c.ca.Ssthresh(), cc.flight(c)+mss))
 			return
 		}
 		// Partial acknowledgment: retransmit the next hole and deflate.
 		c.retransmitHead = true
-		if acked < cc.cwnd {
-			cc.cwnd -= acked
+		cwnd := c.ca.Cwnd()
+		if acked < cwnd {
+			cwnd -= acked
 		}
-		cc.cwnd += mss
+		c.ca.SetCwnd(cwnd + mss)
 		return
 	}
 	if cc.recoverSet && ack.GreaterThan(cc.recover) {
@@ -50,39 +58,32 @@ func (cc *congestion) onAck(c *Conn, acked uint32, ack seqnum.Value) {
 		// forgetting it keeps serial arithmetic from wrapping later.
 		cc.recoverSet = false
 	}
-	if cc.cwnd < cc.ssthresh {
-		cc.cwnd += min(acked, mss) // slow start
-	} else {
-		cc.cwnd += max(1, mss*mss/cc.cwnd) // congestion avoidance
-	}
+	c.ca.OnAck(now, acked, rtt, cc.flight(c))
 }
 
-func (cc *congestion) onDupAck(c *Conn) {
+func (cc *congestion) onDupAck(c *Conn, now time.Duration) {
 	mss := uint32(c.EffectiveMSS())
 	cc.dupAcks++
 	if cc.inRecovery {
-		cc.cwnd += mss // RFC 5681 §3.2 step 4: inflate
+		c.ca.SetCwnd(c.ca.Cwnd() + mss) // RFC 5681 §3.2 step 4: inflate
 		return
 	}
 	// RFC 6582 §3.2 step 1: a new recovery only past the last one.
 	if cc.dupAcks == 3 && (!cc.recoverSet || c.sndUna.GreaterThan(cc.recover)) {
-		cc.ssthresh = max(cc.flight(c)/2, 2*mss)
+		c.ca.OnCongestionEvent(now, cc.flight(c))
 		cc.recover, cc.recoverSet = c.sndMax, true
-		cc.cwnd = cc.ssthresh + 3*mss
+		c.ca.SetCwnd(c.ca.Ssthresh() + 3*mss) // RFC 5681 §3.2 step 3
 		cc.inRecovery = true
 		c.retransmitHead = true
 	}
 }
 
-func (cc *congestion) onTimeout(c *Conn) {
-	mss := uint32(c.EffectiveMSS())
-	// RFC 5681 §3.1 equation 4, and the loss window of one segment.
-	cc.ssthresh = max(cc.flight(c)/2, 2*mss)
-	cc.cwnd = mss
+func (cc *congestion) onTimeout(c *Conn, now time.Duration) {
+	c.ca.OnRTO(now, cc.flight(c))
 	cc.dupAcks = 0
 	cc.inRecovery = false
 	cc.recover, cc.recoverSet = c.sndMax, true
 }
 
 // Cwnd returns the congestion window in bytes.
-func (c *Conn) Cwnd() uint32 { return c.cc.cwnd }
+func (c *Conn) Cwnd() uint32 { return c.ca.Cwnd() }

@@ -109,8 +109,10 @@ type Conn struct {
 	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc congestion
-	ka keepAlive
+	cc    congestion
+	ca    CongestionControl // the congestion-control algorithm (cc.go)
+	ccAlg CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+	ka    keepAlive
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in

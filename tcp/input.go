@@ -501,11 +501,13 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 			c.sndNxt = ack
 		}
 		c.retries = 0
+		var rtt time.Duration
 		if c.timing && ack.GreaterThanEq(c.timedSeq) {
 			c.timing = false
-			c.rttSample(now - c.timedAt)
+			rtt = now - c.timedAt
+			c.rttSample(rtt)
 		}
-		c.cc.onAck(c, uint32(acked), ack)
+		c.cc.onAck(c, now, uint32(acked), ack, rtt)
 		// RFC 6298 §5.2 and §5.3.
 		if c.sndUna == c.sndMax {
 			c.rtoAt = never
@@ -515,7 +517,7 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 	} else if ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
 		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd {
 		// RFC 5681 §2: a duplicate acknowledgment.
-		c.cc.onDupAck(c)
+		c.cc.onDupAck(c, now)
 	}
 	// Window update (RFC 9293 §3.10.7.4): "If SND.UNA =< SEG.ACK =<
 	// SND.NXT", and only from a segment newer than the one that last set

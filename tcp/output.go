@@ -174,7 +174,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		}
 		unsent = max(unsent, 0)
 		inflight := uint32(c.sndUna.Size(c.sndNxt))
-		wnd := min(c.sndWnd, c.cc.cwnd)
+		wnd := min(c.sndWnd, c.ca.Cwnd())
 		usable := 0
 		if wnd > inflight {
 			usable = int(wnd - inflight)

@@ -64,7 +64,7 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.synRetrans = true
 		c.env.Stats.RetransSegs++
 	}
-	c.cc.onTimeout(c)
+	c.cc.onTimeout(c, now)
 	c.sndNxt = c.sndUna
 	// Retransmit at least one octet even if the window has since closed
 	// (a lost probe, or a peer that shrank its window): with nothing
