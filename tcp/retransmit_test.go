@@ -265,7 +265,7 @@ func TestDataRetriesTimeout(t *testing.T) {
 // ssthresh = max(FlightSize/2, 2*SMSS) and cwnd = ssthresh + 3*SMSS; a
 // full ACK ends recovery (RFC 6582).
 func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	c.Write(pattern(0, 5*testMSS))
 	if n := len(recv(t, c)); n != 5 {
 		t.Fatalf("%d segments", n)
@@ -316,7 +316,7 @@ func TestDupAckDefinition(t *testing.T) {
 // NewReno (RFC 6582 §3.2): a partial ACK during recovery retransmits the
 // next hole at once.
 func TestNewRenoPartialAck(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	c.Write(pattern(0, 6*testMSS))
 	recv(t, c)
 	ack := func(n int) { send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 + n), Flags: flagACK, Window: remoteWin}) }
@@ -335,7 +335,7 @@ func TestNewRenoPartialAck(t *testing.T) {
 // ACK while cwnd < ssthresh; an RTO sets ssthresh = max(FlightSize/2,
 // 2*SMSS) and cwnd to one segment, so one segment is retransmitted.
 func TestSlowStartAndRTOCollapse(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	if c.Cwnd() != 10*testMSS {
 		t.Fatalf("IW %d", c.Cwnd())
 	}
@@ -375,7 +375,7 @@ func TestRetransmitFromSndUna(t *testing.T) {
 // (cwnd >= ssthresh) each ACK grows cwnd by SMSS*SMSS/cwnd, about one
 // segment per round trip.
 func TestCongestionAvoidance(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	c.ca.(*newReno).ssthresh = c.Cwnd() // 14600: congestion avoidance from here
 	c.Write(pattern(0, 10*testMSS))
 	recv(t, c)
