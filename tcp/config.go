@@ -34,7 +34,7 @@ func DefaultConfig() Config {
 		SynAckRetries:    5,
 		Retries:          15,
 		InitialRTO:       time.Second,
-		MinRTO:           time.Second,
+		MinRTO:           200 * time.Millisecond,
 		MaxRTO:           120 * time.Second,
 		MSL:              30 * time.Second,
 		ChallengeAckRate: 1000,

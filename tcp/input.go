@@ -501,12 +501,7 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 			c.sndNxt = ack
 		}
 		c.retries = 0
-		var rtt time.Duration
-		if c.timing && ack.GreaterThanEq(c.timedSeq) {
-			c.timing = false
-			rtt = now - c.timedAt
-			c.rttSample(rtt)
-		}
+		rtt := c.ackRTT(now, seg)
 		c.cc.onAck(c, now, uint32(acked), ack, rtt)
 		// RFC 6298 §5.2 and §5.3.
 		if c.sndUna == c.sndMax {

@@ -145,14 +145,20 @@ func TestRTOComputationRFC6298(t *testing.T) {
 	if s, r := d.RTT(); s != time.Microsecond || r != time.Microsecond+time.Millisecond {
 		t.Fatalf("srtt %v rto %v", s, r)
 	}
-	// MinRTO (default 1 s, RFC 6298 §2.4).
-	e := connEstablished(t)
-	e.Write([]byte("x"))
-	recv(t, e)
-	e.now = 10 * time.Millisecond
-	send(t, e, Segment{Seq: rseq(1), Ack: e.lseq(2), Flags: flagACK, Window: remoteWin})
-	if s, r := e.RTT(); s != 10*time.Millisecond || r != time.Second {
-		t.Fatalf("srtt %v rto %v", s, r)
+	// MinRTO: default 200 ms (RFC 8961 §4, as Linux), or RFC 6298 §2.4's
+	// 1 s when configured.
+	for _, m := range []struct {
+		cfg Config
+		rto time.Duration
+	}{{testConfig(), 200 * time.Millisecond}, {rfc6298Config(), time.Second}} {
+		e := connEstablishedWith(t, m.cfg)
+		e.Write([]byte("x"))
+		recv(t, e)
+		e.now = 10 * time.Millisecond
+		send(t, e, Segment{Seq: rseq(1), Ack: e.lseq(2), Flags: flagACK, Window: remoteWin})
+		if s, r := e.RTT(); s != 10*time.Millisecond || r != m.rto {
+			t.Fatalf("srtt %v rto %v, want MinRTO %v", s, r, m.rto)
+		}
 	}
 }
 
@@ -161,7 +167,7 @@ func TestRTOComputationRFC6298(t *testing.T) {
 // MaxRTO); an ACK of retransmitted data gives no RTT sample and the
 // backed-off RTO stays until a fresh sample.
 func TestDataRTOKarnAndBackoff(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, rfc6298Config())
 	c.Write([]byte("hello"))
 	seg := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("hello")}
 	expect(t, recv(t, c), seg)
