@@ -109,10 +109,11 @@ type Conn struct {
 	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc    congestion
-	ca    CongestionControl // the congestion-control algorithm (cc.go)
-	ccAlg CCAlgorithm       // the per-connection choice, CCDefault for the Env's
-	ka    keepAlive
+	cc     congestion
+	delack delAck
+	ca     CongestionControl // the congestion-control algorithm (cc.go)
+	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+	ka     keepAlive
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -139,6 +140,7 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.rcv.limit = cfg.RecvBuffer
 	c.rto = cfg.InitialRTO
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.delack.at = never
 	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
 	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
@@ -423,6 +425,7 @@ func (c *Conn) Deadline() time.Duration {
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
 	}
+	d = min(d, c.delAckDeadline())
 	if c.ackNow {
 		return 0
 	}

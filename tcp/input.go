@@ -383,6 +383,7 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.Abort(now, out)
 				return
 			}
+			inOrder := seq == c.rcvNxt && len(c.rcv.ooo) == 0
 			if !c.rcv.insert(c.rcvNxt, seq, payload, &c.env.recvPool) {
 				c.drop(seg, DropReassemblyFull)
 			}
@@ -390,9 +391,9 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.rcvNxt = c.rcvNxt.Add(seqnum.Size(grow))
 				c.events |= EvReadable
 			}
-			// Acknowledge every segment with text; out-of-order text gets
-			// an immediate duplicate ACK (RFC 5681 §4.2).
-			c.ackNow = true
+			// Out-of-order text gets an immediate duplicate ACK (RFC 5681
+			// §4.2); in-order text may be acknowledged later (delack.go).
+			c.ackText(now, inOrder, len(payload))
 		default:
 			c.drop(seg, DropDataAfterFin)
 		}

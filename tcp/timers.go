@@ -13,6 +13,7 @@ func (c *Conn) runTimers(now time.Duration) {
 	if now >= c.rtoAt {
 		c.onRetransmitTimeout(now)
 	}
+	c.delAckTimer(now)
 	if now >= c.persistAt {
 		c.persistAt = never
 		c.persistBackoff++
