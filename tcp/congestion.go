@@ -1,88 +1,64 @@
 package tcp
 
-import "github.com/threeway-tcp/threeway/seqnum"
+import "time"
 
-// congestion is NewReno congestion control: slow start and congestion
-// avoidance (RFC 5681 §3.1), fast retransmit and fast recovery (RFC 5681
-// §3.2) with NewReno's partial acknowledgments (RFC 6582).
+// congestion is NewReno's window arithmetic: slow start and congestion
+// avoidance (RFC 5681 §3.1), the reduction on a loss (RFC 5681 §3.2
+// step 2) or a timeout (§3.1 equation 4), and the state Undo restores.
+// Deciding what was lost, and what to send in recovery, is recovery.go's.
 type congestion struct {
-	cwnd       uint32
-	ssthresh   uint32
-	dupAcks    int
-	inRecovery bool
-	recover    seqnum.Value
-	recoverSet bool // recover still bounds a new fast retransmit
+	cwnd     uint32
+	ssthresh uint32
+	mss      uint32
+	// Before the last reduction, for Undo (RFC 8985 §9.3, RFC 5682 §4).
+	priorCwnd, priorSsthresh uint32
 }
 
 func (cc *congestion) init(c *Conn) {
 	mss := uint32(c.EffectiveMSS())
 	// RFC 6928: IW = min(10*MSS, max(2*MSS, 14600)).
-	cc.cwnd = min(10*mss, max(2*mss, 14600))
-	cc.ssthresh = 1 << 30 // RFC 5681 §3.1: arbitrarily high
-	cc.dupAcks = 0
-	cc.inRecovery = false
-	cc.recover = c.iss
-	cc.recoverSet = false
+	*cc = congestion{cwnd: min(10*mss, max(2*mss, 14600)), ssthresh: 1 << 30, mss: mss} // RFC 5681 §3.1: arbitrarily high
 }
 
-func (cc *congestion) flight(c *Conn) uint32 { return uint32(c.sndUna.Size(c.sndMax)) }
-
-func (cc *congestion) onAck(c *Conn, acked uint32, ack seqnum.Value) {
-	mss := uint32(c.EffectiveMSS())
-	cc.dupAcks = 0
-	if cc.inRecovery {
-		if ack.GreaterThanEq(cc.recover) {
-			// RFC 6582 §3.2 step 3: full acknowledgment.
-			cc.inRecovery = false
-			cc.cwnd = min(cc.ssthresh, cc.flight(c)+mss)
-			return
-		}
-		// Partial acknowledgment: retransmit the next hole and deflate.
-		c.retransmitHead = true
-		if acked < cc.cwnd {
-			cc.cwnd -= acked
-		}
-		cc.cwnd += mss
-		return
-	}
-	if cc.recoverSet && ack.GreaterThan(cc.recover) {
-		// Past the last recovery: recover no longer matters, and
-		// forgetting it keeps serial arithmetic from wrapping later.
-		cc.recoverSet = false
-	}
+// OnAck grows the window for acked octets newly delivered outside recovery.
+func (cc *congestion) OnAck(now time.Duration, acked uint32, rtt time.Duration, inflight uint32) {
 	if cc.cwnd < cc.ssthresh {
-		cc.cwnd += min(acked, mss) // slow start
+		cc.cwnd += min(acked, cc.mss) // slow start
 	} else {
-		cc.cwnd += max(1, mss*mss/cc.cwnd) // congestion avoidance
+		cc.cwnd += max(1, cc.mss*cc.mss/cc.cwnd) // congestion avoidance
 	}
 }
 
-func (cc *congestion) onDupAck(c *Conn) {
-	mss := uint32(c.EffectiveMSS())
-	cc.dupAcks++
-	if cc.inRecovery {
-		cc.cwnd += mss // RFC 5681 §3.2 step 4: inflate
+// OnCongestionEvent is RFC 5681 §3.2 step 2: ssthresh = max(FlightSize/2, 2*SMSS).
+func (cc *congestion) OnCongestionEvent(now time.Duration, inflight uint32) {
+	cc.priorCwnd, cc.priorSsthresh = cc.cwnd, cc.ssthresh
+	cc.ssthresh = max(inflight/2, 2*cc.mss)
+}
+
+// OnRecoveryEnd leaves recovery with cwnd = ssthresh (RFC 6937 §3.1).
+func (cc *congestion) OnRecoveryEnd(now time.Duration) { cc.cwnd = cc.ssthresh }
+
+// OnRTO is RFC 5681 §3.1 equation 4 and the loss window of one segment.
+func (cc *congestion) OnRTO(now time.Duration, inflight uint32) {
+	cc.priorCwnd, cc.priorSsthresh = cc.cwnd, cc.ssthresh
+	cc.ssthresh = max(inflight/2, 2*cc.mss)
+	cc.cwnd = cc.mss
+}
+
+// Undo restores the window from before the last reduction, which proved
+// spurious (RFC 4015 §3.2's response: cwnd and ssthresh as they were).
+func (cc *congestion) Undo(now time.Duration) {
+	if cc.priorCwnd == 0 {
 		return
 	}
-	// RFC 6582 §3.2 step 1: a new recovery only past the last one.
-	if cc.dupAcks == 3 && (!cc.recoverSet || c.sndUna.GreaterThan(cc.recover)) {
-		cc.ssthresh = max(cc.flight(c)/2, 2*mss)
-		cc.recover, cc.recoverSet = c.sndMax, true
-		cc.cwnd = cc.ssthresh + 3*mss
-		cc.inRecovery = true
-		c.retransmitHead = true
-	}
+	cc.cwnd = max(cc.cwnd, cc.priorCwnd)
+	cc.ssthresh = max(cc.ssthresh, cc.priorSsthresh)
+	cc.priorCwnd = 0
 }
 
-func (cc *congestion) onTimeout(c *Conn) {
-	mss := uint32(c.EffectiveMSS())
-	// RFC 5681 §3.1 equation 4, and the loss window of one segment.
-	cc.ssthresh = max(cc.flight(c)/2, 2*mss)
-	cc.cwnd = mss
-	cc.dupAcks = 0
-	cc.inRecovery = false
-	cc.recover, cc.recoverSet = c.sndMax, true
-}
+func (cc *congestion) Cwnd() uint32      { return cc.cwnd }
+func (cc *congestion) Ssthresh() uint32  { return cc.ssthresh }
+func (cc *congestion) SetCwnd(w uint32)  { cc.cwnd = max(w, cc.mss) }
 
 // Cwnd returns the congestion window in bytes.
-func (c *Conn) Cwnd() uint32 { return c.cc.cwnd }
+func (c *Conn) Cwnd() uint32 { return c.cc.Cwnd() }

@@ -182,6 +182,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			c.closeAt = now + 2*c.env.Config.MSL
 		}
 		c.drop(seg, DropOutOfWindow)
+		c.noteDuplicateSeg(seg) // RFC 2883 §4: report it in a D-SACK
 		c.sendAck(now, out)
 		return
 	}
@@ -383,6 +384,11 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.Abort(now, out)
 				return
 			}
+			c.noteDuplicateText(seg, seq, payload)
+			// RFC 5681 §4.2: out-of-order text, and text that fills
+			// a gap, gets an ACK at once, one per segment, so the
+			// sender sees each arrival (duplicate ACKs, SACK blocks).
+			ooo := seq != c.rcvNxt || len(c.rcv.ooo) > 0
 			if !c.rcv.insert(c.rcvNxt, seq, payload, &c.env.recvPool) {
 				c.drop(seg, DropReassemblyFull)
 			}
@@ -390,9 +396,10 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.rcvNxt = c.rcvNxt.Add(seqnum.Size(grow))
 				c.events |= EvReadable
 			}
-			// Acknowledge every segment with text; out-of-order text gets
-			// an immediate duplicate ACK (RFC 5681 §4.2).
 			c.ackNow = true
+			if ooo || c.lossState != nil && c.dsackPending {
+				c.sendAck(now, out)
+			}
 		default:
 			c.drop(seg, DropDataAfterFin)
 		}
@@ -488,14 +495,21 @@ func (c *Conn) finAcked() bool {
 // free acknowledged data, sample the RTT and update the send window.
 func (c *Conn) processAck(now time.Duration, seg *Segment) {
 	ack := seg.Ack
+	var ai ackInfo
+	var rtt time.Duration
+	// RFC 5681 §2: a duplicate acknowledgment. Judged before this ACK
+	// updates the window, which it must leave unchanged.
+	ai.dup = ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
+		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd
 	if ack.GreaterThan(c.sndUna) {
-		acked := c.sndUna.Size(ack)
+		ai.advanced = true
 		if ack.GreaterThan(c.bufSeq) {
 			d := min(int(c.bufSeq.Size(ack)), c.snd.n)
 			c.snd.consume(d, &c.env.sendPool)
 			c.bufSeq = c.bufSeq.Add(seqnum.Size(d))
 			c.events |= EvWritable
 		}
+		c.ackedTo(now, seg, ack, &ai)
 		c.sndUna = ack
 		if c.sndNxt.LessThan(ack) {
 			c.sndNxt = ack
@@ -503,19 +517,24 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 		c.retries = 0
 		if c.timing && ack.GreaterThanEq(c.timedSeq) {
 			c.timing = false
-			c.rttSample(now - c.timedAt)
+			rtt = now - c.timedAt
+			c.rttSample(rtt)
 		}
-		c.cc.onAck(c, uint32(acked), ack)
 		// RFC 6298 §5.2 and §5.3.
 		if c.sndUna == c.sndMax {
 			c.rtoAt = never
 		} else {
 			c.rtoAt = now + c.rto
 		}
-	} else if ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
-		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd {
-		// RFC 5681 §2: a duplicate acknowledgment.
-		c.cc.onDupAck(c)
+	}
+	if c.sackOK && c.state.Synchronized() {
+		c.sackReceived(now, seg, &ai)
+	}
+	if ai.advanced || ai.dup || ai.sacked || ai.dsack {
+		c.recoveryOnAck(now, &ai, rtt)
+		if ai.advanced {
+			c.scheduleTLP(now)
+		}
 	}
 	// Window update (RFC 9293 §3.10.7.4): "If SND.UNA =< SEG.ACK =<
 	// SND.NXT", and only from a segment newer than the one that last set

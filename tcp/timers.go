@@ -13,6 +13,12 @@ func (c *Conn) runTimers(now time.Duration) {
 	if now >= c.rtoAt {
 		c.onRetransmitTimeout(now)
 	}
+	if now >= c.rackAt {
+		c.rackTimeout(now)
+	}
+	if now >= c.tlpAt {
+		c.tlpTimeout()
+	}
 	if now >= c.persistAt {
 		c.persistAt = never
 		c.persistBackoff++
@@ -64,13 +70,17 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.synRetrans = true
 		c.env.Stats.RetransSegs++
 	}
-	c.cc.onTimeout(c)
-	c.sndNxt = c.sndUna
+	if c.lossState == nil || c.sndUna == c.iss || c.sb.empty() {
+		// The SYN (or SYN-ACK) is what is unacknowledged: send it again.
+		c.sndNxt = c.sndUna
+		return
+	}
 	// Retransmit at least one octet even if the window has since closed
 	// (a lost probe, or a peer that shrank its window): with nothing
 	// sent, no timer would run again (RFC 9293 §3.8.6.1, MUST-36 and
-	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND).
-	c.forceProbe = c.state.Synchronized()
+	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND). recoveryOnRTO
+	// lets the first retransmission go whatever the windows say.
+	c.recoveryOnRTO(now)
 }
 
 // rttSample updates SRTT, RTTVAR and RTO from a measurement
