@@ -56,9 +56,9 @@ func (cc *congestion) Undo(now time.Duration) {
 	cc.priorCwnd = 0
 }
 
-func (cc *congestion) Cwnd() uint32      { return cc.cwnd }
-func (cc *congestion) Ssthresh() uint32  { return cc.ssthresh }
-func (cc *congestion) SetCwnd(w uint32)  { cc.cwnd = max(w, cc.mss) }
+func (cc *congestion) Cwnd() uint32     { return cc.cwnd }
+func (cc *congestion) Ssthresh() uint32 { return cc.ssthresh }
+func (cc *congestion) SetCwnd(w uint32) { cc.cwnd = max(w, cc.mss) }
 
 // Cwnd returns the congestion window in bytes.
 func (c *Conn) Cwnd() uint32 { return c.cc.Cwnd() }

@@ -115,7 +115,7 @@ type Conn struct {
 	*lossState
 	rackAt time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
 	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
-	ka keepAlive
+	ka     keepAlive
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in

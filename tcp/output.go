@@ -237,4 +237,3 @@ func (c *Conn) persistInterval() time.Duration {
 	d := max(c.rto, 200*time.Millisecond) << min(c.persistBackoff, 10)
 	return min(d, c.env.Config.MaxRTO)
 }
-

@@ -277,7 +277,7 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 	ack(testMSS) // segments 3, 4 and 5 arrive: three duplicates
 	ack(testMSS)
 	expect(t, recv(t, c))
-	if (c.rec.state == recFast) {
+	if c.rec.state == recFast {
 		t.Fatal("recovery after two duplicates")
 	}
 	ack(testMSS)
