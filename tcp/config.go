@@ -4,23 +4,24 @@ import "time"
 
 // Config holds the tunables of every connection in an Env.
 type Config struct {
-	MTU              int           // link MTU; advertised MSS is MTU-40 (IPv4) or MTU-60 (IPv6)
-	SendBuffer       int           // bytes
-	RecvBuffer       int           // bytes
-	SynRetries       int           // SYN retransmissions before ETIMEDOUT (default 7: gives up at 247 s, MUST-23; Linux's 6 gives 127 s)
-	SynAckRetries    int           // SYN-ACK retransmissions before a half-open child is dropped (Linux: 5)
-	Retries          int           // data retransmissions before ETIMEDOUT (Linux tcp_retries2: 15)
-	InitialRTO       time.Duration // RFC 6298 §2.1: 1 s
-	MinRTO           time.Duration // RFC 6298 §2.4: 1 s
-	MaxRTO           time.Duration // RFC 6298 §2.5: at least 60 s
-	MSL              time.Duration // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
-	NoWindowScaling  bool          // do not offer window scale (RFC 7323 §2)
-	NoSACK           bool          // do not offer SACK-permitted (RFC 2018)
-	NoTimestamps     bool          // do not offer timestamps (RFC 7323 §3)
-	ChallengeAckRate int           // RFC 5961 §7: challenge ACKs per second per Env (Linux: 1000)
-	SynQueue         int           // half-open children per listener
-	AcceptQueue      int           // established, unaccepted children per listener
-	SynCookies       CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
+	MTU               int           // link MTU; advertised MSS is MTU-40 (IPv4) or MTU-60 (IPv6)
+	SendBuffer        int           // bytes
+	RecvBuffer        int           // bytes
+	SynRetries        int           // SYN retransmissions before ETIMEDOUT (default 7: gives up at 247 s, MUST-23; Linux's 6 gives 127 s)
+	SynAckRetries     int           // SYN-ACK retransmissions before a half-open child is dropped (Linux: 5)
+	Retries           int           // data retransmissions before ETIMEDOUT (Linux tcp_retries2: 15)
+	InitialRTO        time.Duration // RFC 6298 §2.1: 1 s
+	MinRTO            time.Duration // RFC 6298 §2.4: 1 s
+	MaxRTO            time.Duration // RFC 6298 §2.5: at least 60 s
+	MSL               time.Duration // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+	NoWindowScaling   bool          // do not offer window scale (RFC 7323 §2)
+	NoSACK            bool          // do not offer SACK-permitted (RFC 2018)
+	NoTimestamps      bool          // do not offer timestamps (RFC 7323 §3)
+	ChallengeAckRate  int           // RFC 5961 §7: challenge ACKs per second per Env (Linux: 1000)
+	SynQueue          int           // half-open children per listener
+	AcceptQueue       int           // established, unaccepted children per listener
+	SynCookies        CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
+	CongestionControl CCAlgorithm   // per-stack algorithm (cc.go); a Conn may override it
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.

@@ -108,7 +108,9 @@ type Conn struct {
 	forceProbe     bool
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc congestion
+	cc    congestion
+	ca    CongestionControl // the congestion-control algorithm (cc.go)
+	ccAlg CCAlgorithm       // the per-connection choice, CCDefault for the Env's
 
 	// Loss recovery, allocated once the connection is synchronized so a
 	// half-open entry stays small.

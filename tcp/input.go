@@ -515,6 +515,7 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 			c.sndNxt = ack
 		}
 		c.retries = 0
+		var rtt time.Duration
 		if c.timing && ack.GreaterThanEq(c.timedSeq) {
 			c.timing = false
 			rtt = now - c.timedAt

@@ -193,11 +193,11 @@ func (c *Conn) recoveryOnAck(now time.Duration, ai *ackInfo, rtt time.Duration) 
 		if c.sackOK {
 			// RFC 6937 §3.1: cwnd = pipe + sndcnt.
 			pipe := c.pipe()
-			c.cc.SetCwnd(pipe + r.prr.sndcnt(ai.delivered, pipe, c.cc.Ssthresh(), mss))
+			c.ca.SetCwnd(pipe + r.prr.sndcnt(ai.delivered, pipe, c.ca.Ssthresh(), mss))
 		}
 	case recOpen, recLoss:
 		if ai.delivered > 0 && !ended {
-			c.cc.OnAck(now, ai.delivered, rtt, c.pipe())
+			c.ca.OnAck(now, ai.delivered, rtt, c.pipe())
 		}
 	}
 }
@@ -212,16 +212,16 @@ func (c *Conn) newRenoOnAck(now time.Duration, ai *ackInfo, mss uint32) bool {
 		return ai.dup && r.dupAcks == dupThresh && (!r.recoverSet || c.sndUna.GreaterThan(r.recover))
 	case recFast:
 		if ai.dup {
-			c.cc.SetCwnd(c.cc.Cwnd() + mss) // RFC 5681 §3.2 step 4: inflate
+			c.ca.SetCwnd(c.ca.Cwnd() + mss) // RFC 5681 §3.2 step 4: inflate
 		} else if ai.advanced {
 			// RFC 6582 §3.2 step 3: a partial ACK retransmits the
 			// next hole and deflates the window by what it acked.
 			c.markHeadLost()
-			w := c.cc.Cwnd()
+			w := c.ca.Cwnd()
 			if ai.delivered < w {
 				w -= ai.delivered
 			}
-			c.cc.SetCwnd(w + mss)
+			c.ca.SetCwnd(w + mss)
 		}
 	case recLoss:
 		// After a timeout everything was resent in order; duplicate
@@ -252,7 +252,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	flight := c.flight()
 	r.state = recFast
 	r.recover, r.recoverSet = c.sndMax, true
-	c.cc.OnCongestionEvent(now, flight)
+	c.ca.OnCongestionEvent(now, flight)
 	r.prr.start(flight)
 	c.armUndo()
 	r.forceRetransmit = true
@@ -260,7 +260,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 		// RFC 5681 §3.2 step 3 (RFC 6582 §3.2 step 2): the three
 		// segments that left the network.
 		c.markHeadLost()
-		c.cc.SetCwnd(c.cc.Ssthresh() + 3*mss)
+		c.ca.SetCwnd(c.ca.Ssthresh() + 3*mss)
 	}
 	c.cancelTLP()
 }
@@ -271,7 +271,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 func (c *Conn) endRecovery(now time.Duration) {
 	r := &c.rec
 	if r.state == recFast {
-		c.cc.OnRecoveryEnd(now)
+		c.ca.OnRecoveryEnd(now)
 	}
 	r.state = recOpen
 	r.highRetransSet = false
@@ -319,7 +319,7 @@ func (c *Conn) dsackReceived(now time.Duration, d seqRange) {
 func (c *Conn) undo(now time.Duration) {
 	r := &c.rec
 	r.undoArmed = false
-	c.cc.Undo(now)
+	c.ca.Undo(now)
 	switch r.state {
 	case recFast:
 		r.spuriousRecoveries++
@@ -343,10 +343,10 @@ func (c *Conn) recoveryOnRTO(now time.Duration) {
 	flight := c.flight()
 	firstTimeout := r.state != recLoss
 	if firstTimeout {
-		c.cc.OnRTO(now, flight)
+		c.ca.OnRTO(now, flight)
 		c.armUndo()
 	} else {
-		c.cc.SetCwnd(uint32(max(c.EffectiveMSS(), 1)))
+		c.ca.SetCwnd(uint32(max(c.EffectiveMSS(), 1)))
 	}
 	r.state = recLoss
 	r.recover, r.recoverSet = c.sndMax, true
@@ -393,7 +393,7 @@ func (c *Conn) frtoOnAck(now time.Duration, ai *ackInfo) bool {
 		r.frto = 0
 		r.frtoAllow = 0
 		c.rec.spuriousRTOs++
-		c.cc.Undo(now)
+		c.ca.Undo(now)
 		r.undoArmed = false
 		r.state = recOpen
 		r.highRetransSet = false

@@ -33,7 +33,7 @@ func (c *Conn) usableWindow(outstanding uint32) int {
 		return 0
 	}
 	rwnd := c.sndWnd - outstanding
-	cwnd := c.cc.Cwnd() + c.limitedTransmit() + c.rec.frtoAllow
+	cwnd := c.ca.Cwnd() + c.limitedTransmit() + c.rec.frtoAllow
 	pipe := c.pipe()
 	if cwnd <= pipe {
 		return 0
@@ -75,7 +75,7 @@ func (c *Conn) sendLost(now time.Duration, out *Output) bool {
 			n, fin = min(n, room), false
 		}
 		if !c.rec.forceRetransmit {
-			cwnd, pipe := c.cc.Cwnd(), c.pipe()
+			cwnd, pipe := c.ca.Cwnd(), c.pipe()
 			if cwnd <= pipe || cwnd-pipe < uint32(min(n, mss)) {
 				break
 			}

@@ -120,6 +120,6 @@ func (c *Conn) tlpOnAck(now time.Duration, ai *ackInfo) {
 	if !t.retrans || ai.dsack {
 		return
 	}
-	c.cc.OnCongestionEvent(now, c.flight())
-	c.cc.OnRecoveryEnd(now)
+	c.ca.OnCongestionEvent(now, c.flight())
+	c.ca.OnRecoveryEnd(now)
 }
