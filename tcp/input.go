@@ -165,6 +165,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		if int32(seg.Options.TSVal-c.tsRecent) < 0 && now-c.tsRecentAt <= tsRecentValidity {
 			c.env.Stats.PAWSRejects++
 			c.drop(seg, DropPAWSReject)
+			c.noteDuplicateSeg(seg) // RFC 2883 §4: a resent copy, as Linux reports it
 			c.sendAck(now, out)
 			return
 		}

@@ -36,21 +36,27 @@ func sentAfter(t1 time.Duration, seq1 seqnum.Value, t2 time.Duration, seq2 seqnu
 // delivered is RFC 8985 §6.2 steps 2 and 3 for one segment that this ACK
 // newly acknowledged or SACKed; fack is RACK.fack before this ACK.
 func (r *rack) delivered(s *txSeg, now time.Duration, tsEcr uint32, tsOK bool, tsAt func(time.Duration) uint32, fack seqnum.Value) {
-	// Step 3: an original transmission delivered below the highest
-	// SACKed sequence arrived out of order.
-	if s.flags&segEverRetrans == 0 && s.end.LessThan(fack) {
-		r.reorderingSeen = true
-	}
 	rtt := now - s.sentAt
 	if s.flags&segEverRetrans != 0 {
 		// Step 2: for a retransmitted segment the sample is ambiguous;
 		// use it only if it cannot belong to an earlier transmission.
+		if rtt < r.minRTT {
+			if s.end.LessThan(fack) {
+				// Sooner than any round trip: the original, not
+				// the retransmission, was delivered, late. The
+				// retransmission was not needed; the network
+				// reorders.
+				r.reorderingSeen = true
+			}
+			return
+		}
 		if tsOK && int32(tsEcr-tsAt(s.sentAt)) < 0 {
 			return
 		}
-		if rtt < r.minRTT {
-			return
-		}
+	} else if s.end.LessThan(fack) {
+		// Step 3: an original transmission delivered below the highest
+		// SACKed sequence arrived out of order.
+		r.reorderingSeen = true
 	}
 	if rtt <= 0 {
 		rtt = time.Microsecond

@@ -31,7 +31,7 @@ type recovery struct {
 	recover    seqnum.Value // RecoveryPoint (RFC 6675) / recover (RFC 6582)
 	recoverSet bool
 	dupAcks    int // RFC 5681 §2 duplicate ACKs in a row (without SACK)
-	reordering int // DupThresh as learned from reordering seen, in segments
+	reordering int // the largest reordering seen, in segments (RFC 4737 §4.2 degree)
 
 	highRetrans    seqnum.Value // end of the highest retransmission (RFC 6675 HighRxt)
 	highRetransSet bool
@@ -46,12 +46,15 @@ type recovery struct {
 	undoArmed   bool
 	undoRetrans int          // retransmissions not yet DSACKed
 	undoMarker  seqnum.Value // SND.UNA when the episode began
+	lastEpisode recState     // what the episode was
 
 	// F-RTO (RFC 5682 §2): 1 after the RTO's retransmission, 2 once the
 	// first ACK after it advanced the window and new data went out.
 	frto      int
 	frtoAllow uint32 // new octets F-RTO step 2b may send beyond cwnd
 
+	fastRecoveries     uint64 // recoveries entered (RFC 6675 or RFC 6582)
+	rtos               uint64 // retransmission timeouts
 	spuriousRecoveries uint64 // undone by DSACK
 	spuriousRTOs       uint64 // undone by F-RTO or DSACK
 }
@@ -102,11 +105,12 @@ func (c *Conn) deliveredSeg(now time.Duration, seg *Segment, s *txSeg, fack seqn
 	if !c.sackOK {
 		return
 	}
+	seen := c.rack.reorderingSeen
 	c.rack.delivered(s, now, seg.Options.TSEcr, c.tsOK && seg.Options.HasTimestamps, c.tsVal, fack)
-	if s.flags&segEverRetrans == 0 && s.end.LessThan(fack) {
+	if c.rack.reorderingSeen && (!seen || s.end.LessThan(fack)) {
 		// Delivered below segments SACKed before it: the network
-		// reordered it by this many segments (RFC 6675 §2 DupThresh
-		// may be raised for such a path, as Linux's tp->reordering).
+		// reordered it by this many segments (the degree of RFC 4737
+		// §4.2, Linux's tp->reordering), kept for TCP_INFO.
 		mss := uint32(max(c.EffectiveMSS(), 1))
 		deg := int(uint32(s.end.Size(fack))/mss) + 1
 		c.rec.reordering = min(max(c.rec.reordering, deg), maxReordering)
@@ -177,7 +181,10 @@ func (c *Conn) recoveryOnAck(now time.Duration, ai *ackInfo, rtt time.Duration) 
 			lost = m
 			c.armRACKTimer(now, wait)
 		}
-		if ai.sacked && c.sb.markIsLost(r.reordering, mss) {
+		// RFC 6675 IsLost (DupThresh SACKed segments above) until the
+		// path shows reordering; from then on RACK's reordering window
+		// decides alone, as RFC 8985 §3.3 lets it replace DupThresh.
+		if ai.sacked && !c.rack.reorderingSeen && c.sb.markIsLost(dupThresh, mss) {
 			lost = true
 		}
 		c.rack.advance = false
@@ -251,6 +258,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	mss := uint32(max(c.EffectiveMSS(), 1))
 	flight := c.flight()
 	r.state = recFast
+	r.fastRecoveries++
 	r.recover, r.recoverSet = c.sndMax, true
 	c.ca.OnCongestionEvent(now, flight)
 	r.prr.start(flight)
@@ -284,6 +292,7 @@ func (c *Conn) armUndo() {
 	r.undoArmed = true
 	r.undoRetrans = 0
 	r.undoMarker = c.sndUna
+	r.lastEpisode = r.state
 }
 
 // retransmitted is called for each retransmission sent.
@@ -320,17 +329,15 @@ func (c *Conn) undo(now time.Duration) {
 	r := &c.rec
 	r.undoArmed = false
 	c.ca.Undo(now)
-	switch r.state {
-	case recFast:
-		r.spuriousRecoveries++
-		r.state = recOpen
-		r.highRetransSet = false
-	case recLoss:
+	if r.lastEpisode == recLoss {
 		r.spuriousRTOs++
+	} else {
+		r.spuriousRecoveries++
+	}
+	if r.state != recOpen {
 		r.state = recOpen
 		r.highRetransSet = false
 	}
-	r.reordering = min(max(r.reordering, c.rec.segsSACKed(c)+dupThresh), maxReordering)
 }
 
 // recoveryOnRTO is the loss-recovery side of a retransmission timeout
@@ -341,14 +348,15 @@ func (c *Conn) undo(now time.Duration) {
 func (c *Conn) recoveryOnRTO(now time.Duration) {
 	r := &c.rec
 	flight := c.flight()
+	r.rtos++
 	firstTimeout := r.state != recLoss
+	r.state = recLoss
 	if firstTimeout {
 		c.ca.OnRTO(now, flight)
 		c.armUndo()
 	} else {
 		c.ca.SetCwnd(uint32(max(c.EffectiveMSS(), 1)))
 	}
-	r.state = recLoss
 	r.recover, r.recoverSet = c.sndMax, true
 	r.dupAcks = 0
 	r.highRetransSet = false
