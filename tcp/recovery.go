@@ -203,7 +203,9 @@ func (c *Conn) recoveryOnAck(now time.Duration, ai *ackInfo, rtt time.Duration) 
 			c.ca.SetCwnd(pipe + r.prr.sndcnt(ai.delivered, pipe, c.ca.Ssthresh(), mss))
 		}
 	case recOpen, recLoss:
-		if ai.delivered > 0 && !ended {
+		// RFC 5681 §3.1: the window grows with ACKs that advance
+		// SND.UNA (counting what they deliver, SACKed octets too).
+		if ai.delivered > 0 && ai.advanced && !ended {
 			c.ca.OnAck(now, ai.delivered, rtt, c.pipe())
 		}
 	}
@@ -313,6 +315,12 @@ func (c *Conn) dsackReceived(now time.Duration, d seqRange) {
 	c.rack.onDSACK(c.sndUna, c.sndMax)
 	r := &c.rec
 	if !r.undoArmed || d.start.LessThan(r.undoMarker) || r.undoRetrans <= 0 {
+		return
+	}
+	// Above SND.UNA the scoreboard knows whether we resent it; a
+	// duplicate of data sent once was the network's, not ours (as
+	// Linux's tcp_sacktag_one counts only EVER_RETRANS segments).
+	if d.end.GreaterThan(c.sndUna) && !c.sb.everRetransmitted(seqnum.Max(d.start, c.sndUna), d.end) {
 		return
 	}
 	r.undoRetrans--

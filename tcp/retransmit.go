@@ -18,6 +18,8 @@ func (c *Conn) recordSent(now time.Duration, seq seqnum.Value, n int, fin bool) 
 	if retrans {
 		c.env.Stats.RetransSegs++
 		c.retransmitted(seq, end, uint32(n))
+	} else {
+		c.rec.frtoAllow -= min(uint32(n), c.rec.frtoAllow)
 	}
 	if c.rec.state == recFast {
 		c.rec.prr.sent(uint32(seq.Size(end))) // RFC 6937 prr_out
@@ -33,7 +35,11 @@ func (c *Conn) usableWindow(outstanding uint32) int {
 		return 0
 	}
 	rwnd := c.sndWnd - outstanding
-	cwnd := c.ca.Cwnd() + c.limitedTransmit() + c.rec.frtoAllow
+	if c.rec.frtoAllow > 0 {
+		// RFC 5682 §2 step 2b: two new segments, whatever cwnd says.
+		return int(min(rwnd, c.rec.frtoAllow))
+	}
+	cwnd := c.ca.Cwnd() + c.limitedTransmit()
 	pipe := c.pipe()
 	if cwnd <= pipe {
 		return 0

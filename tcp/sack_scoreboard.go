@@ -190,6 +190,17 @@ func (sb *scoreboard) markSACKed(start, end seqnum.Value, fn func(s *txSeg)) {
 	}
 }
 
+// everRetransmitted reports whether any segment in [start, end) was
+// retransmitted.
+func (sb *scoreboard) everRetransmitted(start, end seqnum.Value) bool {
+	for k := sb.find(start); k < len(sb.segs) && sb.segs[k].start.LessThan(end); k++ {
+		if sb.segs[k].flags&segEverRetrans != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // markLost marks segment i lost; a retransmission then puts it back in
 // the pipe (RFC 6675 §4 SetPipe).
 func (sb *scoreboard) markLost(i int) {
