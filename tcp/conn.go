@@ -106,13 +106,18 @@ type Conn struct {
 	persistAt      time.Duration
 	persistBackoff int
 	forceProbe     bool
-	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
 	cc     congestion
 	delack delAck
 	ca     CongestionControl // the congestion-control algorithm (cc.go)
 	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+
+	// Loss recovery, allocated once the connection is synchronized so a
+	// half-open entry stays small.
+	*lossState
+	rackAt time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
+	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
 	ka     keepAlive
 }
 
@@ -146,6 +151,8 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
 	c.tsOffset = tsOffsetFor(env, t)
 	c.cc.init(c)
+	c.rackAt, c.tlpAt = never, never
+	c.rcv.latest = -1
 	return c
 }
 
@@ -382,6 +389,9 @@ func (c *Conn) setState(s State) {
 		c.env.Stats.CurrEstab--
 	}
 	c.state = s
+	if c.lossState == nil && s > SynReceived && s != Closed {
+		c.lossState = newLossState(c.iss)
+	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
@@ -406,6 +416,7 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 		c.rcv.release(&c.env.recvPool)
 	}
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.rackAt, c.tlpAt = never, never
 	c.ka.on = false
 	c.events |= EvClosed | EvReadable | EvWritable
 }
@@ -422,6 +433,7 @@ func (c *Conn) Deadline() time.Duration {
 	if c.closeAt < d {
 		d = c.closeAt
 	}
+	d = min(d, c.rackAt, c.tlpAt)
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
 	}

@@ -29,11 +29,17 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			// handshake completed): the SYN-ACK goes again first.
 			c.sendSyn(now, out)
 		}
-		if c.retransmitHead {
-			c.retransmitHead = false
-			c.sendRetransmitHead(now, out)
+		high := c.sndMax
+		sent := c.sendLost(now, out)
+		if c.tlp.due && c.sendTLP(now, out) {
+			sent = true
+		} else if c.sendData(now, out) {
+			sent = true
 		}
-		if c.sendData(now, out) {
+		if c.sndMax != high && !c.tlp.active {
+			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
+		}
+		if sent {
 			return
 		}
 	}
@@ -109,6 +115,7 @@ func (c *Conn) sendAck(now time.Duration, out *Output) {
 	s.Flags = flagACK
 	s.Window = c.windowField()
 	c.dataOptions(&s.Options, now)
+	c.sackReported(&s.Options)
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
 }
@@ -119,6 +126,7 @@ func (c *Conn) sendAck(now time.Duration, out *Output) {
 func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin bool) int {
 	s := out.push(c.tuple)
 	c.dataOptions(&s.Options, now)
+	c.sackReported(&s.Options)
 	off := int(c.bufSeq.Size(seq))
 	s.Payload = c.snd.peek(off, n)
 	if len(s.Payload) < n {
@@ -137,9 +145,7 @@ func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin
 	s.Window = c.windowField()
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
-	if seq.LessThan(c.sndMax) {
-		c.env.Stats.RetransSegs++
-	}
+	c.recordSent(now, seq, n, fin)
 	if c.rtoAt == never {
 		c.rtoAt = now + c.rto
 		if c.sndWnd == 0 {
@@ -174,12 +180,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		}
 		unsent = max(unsent, 0)
 		inflight := uint32(c.sndUna.Size(c.sndNxt))
-		wnd := min(c.sndWnd, c.ca.Cwnd())
-		usable := 0
-		if wnd > inflight {
-			usable = int(wnd - inflight)
-		}
-		n := min(unsent, mss, usable)
+		n := min(unsent, mss, c.usableWindow(inflight))
 		// probe is the persist timer's or the retransmission timer's
 		// override: send what fits, or one octet past a zero window.
 		probe := c.forceProbe
@@ -235,17 +236,4 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 func (c *Conn) persistInterval() time.Duration {
 	d := max(c.rto, 200*time.Millisecond) << min(c.persistBackoff, 10)
 	return min(d, c.env.Config.MaxRTO)
-}
-
-// sendRetransmitHead resends one segment from SND.UNA (fast retransmit,
-// RFC 5681 §3.2 step 2; NewReno partial ACKs, RFC 6582 §3.2).
-func (c *Conn) sendRetransmitHead(now time.Duration, out *Output) {
-	off := int(c.bufSeq.Size(c.sndUna))
-	n := min(c.snd.n-off, c.maxPayload(now))
-	fin := c.finQueued && n == c.snd.n-off && c.sndMax.GreaterThan(c.bufSeq.Add(seqnum.Size(c.snd.n)))
-	if n <= 0 && !fin {
-		return
-	}
-	c.timing = false // Karn: no sample from a retransmission
-	c.emit(now, out, c.sndUna, max(n, 0), fin)
 }

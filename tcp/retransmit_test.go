@@ -283,7 +283,7 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 	ack(testMSS) // segments 3, 4 and 5 arrive: three duplicates
 	ack(testMSS)
 	expect(t, recv(t, c))
-	if c.cc.inRecovery {
+	if c.rec.state == recFast {
 		t.Fatal("recovery after two duplicates")
 	}
 	ack(testMSS)
@@ -292,8 +292,8 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 		t.Fatalf("ssthresh %d cwnd %d", c.ca.Ssthresh(), c.ca.Cwnd())
 	}
 	ack(5 * testMSS)
-	if c.cc.inRecovery || c.ca.Cwnd() > c.ca.Ssthresh() {
-		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", c.cc.inRecovery, c.ca.Cwnd(), c.ca.Ssthresh())
+	if (c.rec.state == recFast) || c.ca.Cwnd() > c.ca.Ssthresh() {
+		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", (c.rec.state == recFast), c.ca.Cwnd(), c.ca.Ssthresh())
 	}
 	if c.env.Stats.RetransSegs != 1 {
 		t.Fatalf("RetransSegs %d", c.env.Stats.RetransSegs)
@@ -332,7 +332,7 @@ func TestNewRenoPartialAck(t *testing.T) {
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(0, testMSS)})
 	ack(2 * testMSS) // partial: the hole at segment 3 remains
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1 + 2*testMSS), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(2*testMSS, testMSS)})
-	if !c.cc.inRecovery {
+	if !(c.rec.state == recFast) {
 		t.Fatal("left recovery on a partial ACK")
 	}
 }

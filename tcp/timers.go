@@ -14,6 +14,12 @@ func (c *Conn) runTimers(now time.Duration) {
 		c.onRetransmitTimeout(now)
 	}
 	c.delAckTimer(now)
+	if now >= c.rackAt {
+		c.rackTimeout(now)
+	}
+	if now >= c.tlpAt {
+		c.tlpTimeout()
+	}
 	if now >= c.persistAt {
 		c.persistAt = never
 		c.persistBackoff++
@@ -65,11 +71,15 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.synRetrans = true
 		c.env.Stats.RetransSegs++
 	}
-	c.cc.onTimeout(c, now)
-	c.sndNxt = c.sndUna
+	if c.lossState == nil || c.sndUna == c.iss || c.sb.empty() {
+		// The SYN (or SYN-ACK) is what is unacknowledged: send it again.
+		c.sndNxt = c.sndUna
+		return
+	}
 	// Retransmit at least one octet even if the window has since closed
 	// (a lost probe, or a peer that shrank its window): with nothing
 	// sent, no timer would run again (RFC 9293 §3.8.6.1, MUST-36 and
-	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND).
-	c.forceProbe = c.state.Synchronized()
+	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND). recoveryOnRTO
+	// lets the first retransmission go whatever the windows say.
+	c.recoveryOnRTO(now)
 }
