@@ -27,6 +27,8 @@ type Stats struct {
 	SyncookiesFailed uint64 // ACKs whose cookie was forged, stale or wrong
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
 	KeepAliveProbes  uint64 // keep-alive probes sent
+	ECNCEReceived    uint64 // text segments that arrived CE-marked (RFC 3168)
+	ECNReductions    uint64 // window reductions for ECE
 	Drops            [NumDropReasons]uint64
 }
 

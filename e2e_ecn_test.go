@@ -1,0 +1,41 @@
+package threeway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/tcp"
+)
+
+// TestECNEndToEnd: a client that asks for ECN (RFC 3168) sends 1 MiB over
+// a path whose router marks 3% of ECN-capable packets CE instead of
+// dropping any. The data arrives intact; the server echoes the marks, the
+// client reduces its window for them and retransmits nothing, since
+// nothing was lost. The IP ECN bits go out in packet_out.go and are read
+// in packet_in.go.
+func TestECNEndToEnd(t *testing.T) {
+	t.Parallel()
+	data := link.Impairments{Delay: 5 * time.Millisecond, CE: 0.03}
+	acks := link.Impairments{Delay: 5 * time.Millisecond}
+	n := newTestNet(t, netConfig{sim: true, tcp: tcp.Config{ECN: tcp.ECNOn},
+		pipe: link.PipeConfig{Seed: 7, AtoB: data, BtoA: acks}})
+	c, s := connPair(t, n, ":7")
+	if !c.tcb.ECN() || !s.tcb.ECN() {
+		t.Fatalf("ECN negotiated: client %v, server %v", c.tcb.ECN(), s.tcb.ECN())
+	}
+	watchdog := time.AfterFunc(time.Minute, n.close)
+	defer watchdog.Stop()
+	if err := exchange(c, s, 1, 1<<20, 2, 1, 16<<10); err != nil {
+		t.Fatal(err)
+	}
+	marked := n.a.Stats().CEMarked
+	cs, ss := n.client.Stats(), n.server.Stats()
+	if marked == 0 || ss.ECNCEReceived == 0 || cs.ECNReductions == 0 {
+		t.Fatalf("CE marked %d, server saw %d, client reduced %d times", marked, ss.ECNCEReceived, cs.ECNReductions)
+	}
+	if cs.RetransSegs != 0 {
+		t.Errorf("client retransmitted %d segments with no loss", cs.RetransSegs)
+	}
+	t.Logf("%d packets CE-marked, %d seen, %d window reductions", marked, ss.ECNCEReceived, cs.ECNReductions)
+}
