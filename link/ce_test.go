@@ -12,7 +12,7 @@ import (
 // payload whose first four bytes number it.
 func ipPacket(v6 bool, ecn uint8, id uint32) []byte {
 	b := make([]byte, 140)
-	body := b[20:]
+	var body []byte
 	if v6 {
 		body = b[40:]
 		wire.EncodeIPv6(b, &wire.IPv6Fields{
