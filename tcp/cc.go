@@ -34,11 +34,11 @@ type CongestionControl interface {
 // CCAlgorithm selects a congestion-control algorithm.
 type CCAlgorithm uint8
 
-// The algorithms. The zero value is the stack's default (CUBIC once it
-// exists; NewReno today).
+// The algorithms. The zero value is the stack's default, CUBIC.
 const (
 	CCDefault CCAlgorithm = iota
 	CCNewReno             // RFC 5681 + RFC 6582
+	CCCubic               // RFC 9438 with HyStart++ (RFC 9406)
 )
 
 func (a CCAlgorithm) String() string {
@@ -47,6 +47,8 @@ func (a CCAlgorithm) String() string {
 		return "default"
 	case CCNewReno:
 		return "newreno"
+	case CCCubic:
+		return "cubic"
 	}
 	return "unknown"
 }
@@ -55,6 +57,10 @@ func (a CCAlgorithm) String() string {
 // segments never wrap a uint32.
 const maxCwnd = 1 << 30
 
+// clampMSS keeps an MSS within what a TCP header can carry (RFC 9293
+// §3.7.1: 16 bits), and above zero, so window arithmetic cannot overflow.
+func clampMSS(mss uint32) uint32 { return min(max(mss, 1), 65535) }
+
 // initialWindow is RFC 6928's IW = min(10*MSS, max(2*MSS, 14600)).
 func initialWindow(mss uint32) uint32 { return min(10*mss, max(2*mss, 14600)) }
 
@@ -62,8 +68,10 @@ func initialWindow(mss uint32) uint32 { return min(10*mss, max(2*mss, 14600)) }
 // window for mss.
 func newCongestionControl(a CCAlgorithm, mss uint32) CongestionControl {
 	switch a {
-	default:
+	case CCNewReno:
 		return newNewReno(mss)
+	default:
+		return newCubic(mss)
 	}
 }
 

@@ -14,7 +14,7 @@ type newReno struct {
 
 func newNewReno(mss uint32) *newReno {
 	// RFC 5681 §3.1: ssthresh starts arbitrarily high.
-	return &newReno{mss: mss, cwnd: initialWindow(mss), ssthresh: maxCwnd}
+	return &newReno{mss: clampMSS(mss), cwnd: initialWindow(mss), ssthresh: maxCwnd}
 }
 
 func (r *newReno) OnAck(_ time.Duration, acked uint32, _ time.Duration, _ uint32) {
@@ -61,4 +61,4 @@ func (r *newReno) Undo(time.Duration) {
 func (r *newReno) Cwnd() uint32      { return r.cwnd }
 func (r *newReno) Ssthresh() uint32  { return r.ssthresh }
 func (r *newReno) SetCwnd(w uint32)  { r.cwnd = min(max(w, 1), maxCwnd) }
-func (r *newReno) SetMSS(mss uint32) { r.mss = max(mss, 1) }
+func (r *newReno) SetMSS(mss uint32) { r.mss = clampMSS(mss) }

@@ -22,6 +22,8 @@ type Config struct {
 	AcceptQueue       int           // established, unaccepted children per listener
 	SynCookies        CookieMode    // when listeners answer with SYN cookies (RFC 4987 §3.6); default: when the SYN queue is full
 	CongestionControl CCAlgorithm   // per-stack algorithm (cc.go); a Conn may override it
+	DelayedAck        time.Duration // delayed-ACK timeout (delack.go): default 40 ms, at most 499 ms (MUST-40)
+	NoDelayedAck      bool          // acknowledge every segment with text at once
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
@@ -34,7 +36,7 @@ func DefaultConfig() Config {
 		SynAckRetries:    5,
 		Retries:          15,
 		InitialRTO:       time.Second,
-		MinRTO:           time.Second,
+		MinRTO:           200 * time.Millisecond,
 		MaxRTO:           120 * time.Second,
 		MSL:              30 * time.Second,
 		ChallengeAckRate: 1000,
@@ -75,6 +77,10 @@ func (c *Config) normalize() {
 	if c.MSL <= 0 {
 		c.MSL = d.MSL
 	}
+	if c.DelayedAck <= 0 {
+		c.DelayedAck = DefaultDelayedAck
+	}
+	c.DelayedAck = min(c.DelayedAck, maxDelayedAck)
 	if c.ChallengeAckRate <= 0 {
 		c.ChallengeAckRate = d.ChallengeAckRate
 	}

@@ -108,9 +108,10 @@ type Conn struct {
 	forceProbe     bool
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc    congestion
-	ca    CongestionControl // the congestion-control algorithm (cc.go)
-	ccAlg CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+	cc     congestion
+	delack delAck
+	ca     CongestionControl // the congestion-control algorithm (cc.go)
+	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
 
 	// Loss recovery, allocated once the connection is synchronized so a
 	// half-open entry stays small.
@@ -144,6 +145,7 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.rcv.limit = cfg.RecvBuffer
 	c.rto = cfg.InitialRTO
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.delack.at = never
 	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
 	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
@@ -435,6 +437,7 @@ func (c *Conn) Deadline() time.Duration {
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
 	}
+	d = min(d, c.delAckDeadline())
 	if c.ackNow {
 		return 0
 	}

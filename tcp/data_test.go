@@ -297,7 +297,7 @@ func TestWindowRightEdgeNeverMovesLeft(t *testing.T) {
 // connection as long as the receiver answers, however many probes it
 // takes; and it resumes when the window opens.
 func TestZeroWindowProbe(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, rfc6298Config()) // RTO 1 s from a 100 ms sample
 	c.Write([]byte("first"))
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("first")})
 	c.now = 100 * time.Millisecond

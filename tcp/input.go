@@ -397,8 +397,11 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.rcvNxt = c.rcvNxt.Add(seqnum.Size(grow))
 				c.events |= EvReadable
 			}
-			c.ackNow = true
+			// In-order text may be acknowledged later (delack.go);
+			// out-of-order text and a pending D-SACK go at once.
+			c.ackText(now, !ooo, len(payload))
 			if ooo || c.lossState != nil && c.dsackPending {
+				c.ackNow = true
 				c.sendAck(now, out)
 			}
 		default:
@@ -516,12 +519,8 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 			c.sndNxt = ack
 		}
 		c.retries = 0
-		var rtt time.Duration
-		if c.timing && ack.GreaterThanEq(c.timedSeq) {
-			c.timing = false
-			rtt = now - c.timedAt
-			c.rttSample(rtt)
-		}
+		// The sample reaches recoveryOnAck (and the algorithm) below.
+		rtt = c.ackRTT(now, seg)
 		// RFC 6298 §5.2 and §5.3.
 		if c.sndUna == c.sndMax {
 			c.rtoAt = never

@@ -11,8 +11,10 @@ import (
 
 // connSACK is connEstablished with SACK agreed and no timestamps, so our
 // segments carry no options and the peer's ACKs only SACK blocks.
-func connSACK(t testing.TB) *testConn {
-	c := connEstablished(t)
+func connSACK(t testing.TB) *testConn { return connSACKWith(t, testConfig()) }
+
+func connSACKWith(t testing.TB, cfg Config) *testConn {
+	c := connEstablishedWith(t, cfg)
 	c.sackOK = true
 	return c
 }
@@ -45,8 +47,10 @@ func segIndexes(c *testConn, segs []Segment) []int {
 
 // bulkSACK writes 40 segments to a SACK connection and takes the initial
 // window of ten.
-func bulkSACK(t *testing.T) *testConn {
-	c := connSACK(t)
+func bulkSACK(t *testing.T) *testConn { return bulkSACKWith(t, testConfig()) }
+
+func bulkSACKWith(t *testing.T, cfg Config) *testConn {
+	c := connSACKWith(t, cfg)
 	c.Write(pattern(0, 40*testMSS))
 	if got := segIndexes(c, recv(t, c)); len(got) != 10 {
 		t.Fatalf("initial window %v", got)
@@ -62,7 +66,7 @@ func bulkSACK(t *testing.T) *testConn {
 // rate, and the ACK of the recovery point ends recovery with cwnd =
 // ssthresh: no collapse to what is in flight.
 func TestSACKRecoveryRepairsOneHole(t *testing.T) {
-	c := bulkSACK(t)
+	c := bulkSACKWith(t, newRenoConfig()) // NewReno's ssthresh = FlightSize/2
 	send(t, c, peerAck(c, 1*testMSS)) // segment 0 arrived
 	recv(t, c)
 	var flight uint32
@@ -199,7 +203,7 @@ func TestRACKDetectsLostRetransmission(t *testing.T) {
 
 // rttConn is a SACK connection whose SRTT is 100 ms.
 func rttConn(t *testing.T) *testConn {
-	c := connSACK(t)
+	c := connSACKWith(t, rfc6298Config()) // RTO 1 s: later than every PTO here
 	c.Write([]byte("x"))
 	recv(t, c)
 	c.now = 100 * time.Millisecond
