@@ -209,7 +209,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 			break
 		}
 		seq := c.sndNxt
-		if c.timing == false && seq == c.sndMax && n > 0 {
+		if !c.timing && seq == c.sndMax && n > 0 {
 			c.timing, c.timedSeq, c.timedAt = true, seq.Add(seqnum.Size(n)), now
 		}
 		n = c.emit(now, out, seq, n, fin)
