@@ -67,7 +67,7 @@ func bulkSACKWith(t *testing.T, cfg Config) *testConn {
 // ssthresh: no collapse to what is in flight.
 func TestSACKRecoveryRepairsOneHole(t *testing.T) {
 	c := bulkSACKWith(t, newRenoConfig()) // NewReno's ssthresh = FlightSize/2
-	send(t, c, peerAck(c, 1*testMSS)) // segment 0 arrived
+	send(t, c, peerAck(c, 1*testMSS))     // segment 0 arrived
 	recv(t, c)
 	var flight uint32
 	for k := 2; k <= 4; k++ {

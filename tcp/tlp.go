@@ -19,7 +19,7 @@ type tlp struct {
 	// lone: the last data went out alone into an empty pipe, the case a
 	// receiver's delayed ACK holds back.
 	lone   bool
-	probes  uint64
+	probes uint64
 }
 
 // pto is RFC 8985 §7.2's probe timeout. WCDelAckT is added for one
