@@ -37,6 +37,7 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			sent = true
 		}
 		if c.sndMax != high && !c.tlp.active {
+			c.tlp.lone = high == c.sndUna && c.flight() <= uint32(c.EffectiveMSS())
 			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
 		}
 		if sent {
@@ -212,7 +213,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 			break
 		}
 		seq := c.sndNxt
-		if c.timing == false && seq == c.sndMax && n > 0 {
+		if !c.timing && seq == c.sndMax && n > 0 {
 			c.timing, c.timedSeq, c.timedAt = true, seq.Add(seqnum.Size(n)), now
 		}
 		n = c.emit(now, out, seq, n, fin)

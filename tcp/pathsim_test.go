@@ -227,3 +227,50 @@ func TestPathSimLossSweep(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12's target, as behaviour on the simulated clock: a single lost
+// segment anywhere in a bulk transfer (the first, in the middle, or the
+// very last, which only a tail loss probe can find) is repaired without a
+// retransmission timeout, and the reader never waits three round trips.
+func TestPathSimSingleLossRepairedWithoutTimeout(t *testing.T) {
+	const size = 1 << 20
+	for _, which := range []string{"first", "10th", "300th", "last"} {
+		t.Run(which, func(t *testing.T) {
+			fwd := simLink{bps: 100e6, delay: 10 * time.Millisecond}
+			rev := simLink{bps: 100e6, delay: 10 * time.Millisecond}
+			s := newPathSim(t, simConfig(), 1, fwd, rev)
+			dropped := false
+			s.drop = func(n int, seg *Segment) bool {
+				if dropped {
+					return false
+				}
+				off := int(s.client.ISS().Add(1).Size(seg.Seq))
+				end := off + len(seg.Payload)
+				hit := false
+				switch which {
+				case "first":
+					hit = off == 0
+				case "10th":
+					hit = n == 9
+				case "300th":
+					hit = n == 299
+				case "last":
+					hit = end == size
+				}
+				dropped = hit
+				return hit
+			}
+			s.run(size, 60*time.Second)
+			if !dropped {
+				t.Fatal("nothing was dropped")
+			}
+			r := s.client.rec
+			// About two round trips (PTO = 2*SRTT, RFC 8985 §7.2, then
+			// the probe's trip), never an RTO.
+			if r.rtos != 0 || s.maxGap >= 3*s.client.srtt {
+				t.Fatalf("rto %d, longest wait %v (fast %d, probes %d)", r.rtos, s.maxGap, r.fastRecoveries, s.client.tlp.probes)
+			}
+			t.Logf("longest wait %v, fast %d, probes %d, srtt %v", s.maxGap, r.fastRecoveries, s.client.tlp.probes, s.client.srtt)
+		})
+	}
+}

@@ -53,12 +53,6 @@ func (sb *scoreboard) live() []txSeg { return sb.segs[sb.head:] }
 
 func (sb *scoreboard) empty() bool { return sb.head == len(sb.segs) }
 
-// reset forgets everything, keeping the storage.
-func (sb *scoreboard) reset() {
-	sb.segs, sb.head = sb.segs[:0], 0
-	sb.pipe, sb.sacked, sb.lost = 0, 0, 0
-}
-
 // setFlags changes segment i's flags and keeps the totals right.
 func (sb *scoreboard) setFlags(i int, f segFlags) {
 	s := &sb.segs[i]

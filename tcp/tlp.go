@@ -16,15 +16,22 @@ type tlp struct {
 	active  bool         // a probe is outstanding (TLP.end_seq is not None)
 	retrans bool         // TLP.is_retrans
 	due     bool         // the probe timer fired: send the probe on this Poll
-	probes  uint64
+	// lone: the last data went out alone into an empty pipe, the case a
+	// receiver's delayed ACK holds back.
+	lone   bool
+	probes uint64
 }
 
-// pto is RFC 8985 §7.2's probe timeout.
+// pto is RFC 8985 §7.2's probe timeout. WCDelAckT is added for one
+// segment in flight only if it was sent alone: the last segment of a
+// train, left alone by the ACKs of the others, is what a tail loss
+// takes, and waiting for a delayed ACK there would cost about an RTO (a
+// spurious probe costs one segment and a D-SACK, and no reduction).
 func (c *Conn) pto(now time.Duration) time.Duration {
 	p := time.Second
 	if c.srtt > 0 {
 		p = 2 * c.srtt
-		if c.flight() <= uint32(c.EffectiveMSS()) {
+		if c.tlp.lone && c.flight() <= uint32(c.EffectiveMSS()) {
 			p += wcDelAckT
 		}
 	}
