@@ -9,7 +9,8 @@ import "time"
 // (RTTM). Without them one segment at a time is timed and retransmitted
 // data is never sampled (Karn's rule, RFC 6298 §3). Samples feed RFC
 // 6298 §2's estimator; the RTO is clamped to [MinRTO, MaxRTO], MinRTO
-// 200 ms by default (RFC 8961 §4; see docs/CONFORMANCE.md).
+// 200 ms by default, as Linux and gVisor (RFC 8961 leaves the floor to
+// implementations; see docs/CONFORMANCE.md).
 
 // ackRTT returns the RTT sample of an ACK that acknowledged new data, 0
 // if it gives none, and feeds it to the RTO estimator.
