@@ -50,6 +50,11 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesFailed": st.SyncookiesFailed,
 		"SyncookiesNoTS":   st.SyncookiesNoTS,
 		"KeepAliveProbes":  st.KeepAliveProbes,
+		"FastRecoveries":   st.FastRecoveries,
+		"RTOs":             st.RTOs,
+		"LossProbes":       st.LossProbes,
+		"SpuriousUndos":    st.SpuriousUndos,
+		"DSACKsReceived":   st.DSACKsReceived,
 		"Drops":            s.DropCounts(),
 	}
 }

@@ -10,6 +10,11 @@ import (
 // time a probe timeout allows for when only one segment is in flight.
 const wcDelAckT = 200 * time.Millisecond
 
+// minPTO is the shortest probe timeout (Linux's first TLP floor): on a
+// sub-millisecond path 2*SRTT is shorter than a peer takes to be
+// scheduled, and every probe would be spurious.
+const minPTO = 10 * time.Millisecond
+
 // tlp is RFC 8985 §7's tail loss probe state.
 type tlp struct {
 	endSeq  seqnum.Value // TLP.end_seq: SND.NXT when the probe went out
@@ -26,7 +31,7 @@ type tlp struct {
 func (c *Conn) pto(now time.Duration) time.Duration {
 	p := time.Second
 	if c.srtt > 0 {
-		p = 2 * c.srtt
+		p = max(2*c.srtt, minPTO)
 		if c.flight() <= uint32(c.EffectiveMSS()) {
 			p += wcDelAckT
 		}
@@ -107,6 +112,7 @@ func (c *Conn) sendTLP(now time.Duration, out *Output) bool {
 	}
 	c.tlp.active, c.tlp.endSeq = true, c.sndMax
 	c.tlp.probes++
+	c.env.Stats.LossProbes++
 	c.rtoAt = now + c.rto
 	return true
 }
