@@ -28,12 +28,12 @@ type Stats struct {
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
 	KeepAliveProbes  uint64 // keep-alive probes sent
 	// Loss recovery (Linux's TcpExt names where one exists).
-	FastRecoveries   uint64 // recoveries entered on SACK, RACK or duplicate ACKs (TCPSackRecovery+TCPRenoRecovery)
-	RTOs             uint64 // retransmission timeouts of data (TCPTimeouts)
-	LossProbes       uint64 // tail loss probes sent (TCPLossProbes)
-	SpuriousUndos    uint64 // window reductions undone: D-SACK or F-RTO (TCPFullUndo+TCPSpuriousRTOs)
-	DSACKsReceived   uint64 // D-SACK blocks received (TCPDSACKRecv)
-	Drops            [NumDropReasons]uint64
+	FastRecoveries uint64 // recoveries entered on SACK, RACK or duplicate ACKs (TCPSackRecovery+TCPRenoRecovery)
+	RTOs           uint64 // retransmission timeouts of data (TCPTimeouts)
+	LossProbes     uint64 // tail loss probes sent (TCPLossProbes)
+	SpuriousUndos  uint64 // window reductions undone: D-SACK or F-RTO (TCPFullUndo+TCPSpuriousRTOs)
+	DSACKsReceived uint64 // D-SACK blocks received (TCPDSACKRecv)
+	Drops          [NumDropReasons]uint64
 }
 
 // Observer, when set in an Env, hears about state changes and drops.
