@@ -50,8 +50,11 @@ func TestBulkBothWays(t *testing.T) {
 	}
 	el := time.Since(start)
 	t.Logf("%d MiB each way in %v (%.1f MiB/s per direction)", size>>20, el, float64(size>>20)/el.Seconds())
-	if st := n.client.Stats(); st.RetransSegs != 0 {
-		t.Errorf("client retransmitted %d segments on a perfect link", st.RetransSegs)
+	// A tail loss probe (RFC 8985 §7) may fire when the peer's goroutine
+	// is late: it is cheap (a D-SACK answers it, nothing is reduced) and
+	// the one retransmission a perfect link may see.
+	if st := n.client.Stats(); st.RetransSegs > st.LossProbes || st.RTOs != 0 || st.FastRecoveries != 0 {
+		t.Errorf("client retransmitted %d segments on a perfect link: %v", st.RetransSegs, st.Map())
 	}
 }
 

@@ -52,6 +52,11 @@ func (s *Stats) Map() map[string]any {
 		"KeepAliveProbes":  st.KeepAliveProbes,
 		"ECNCEReceived":    st.ECNCEReceived,
 		"ECNReductions":    st.ECNReductions,
+		"FastRecoveries":   st.FastRecoveries,
+		"RTOs":             st.RTOs,
+		"LossProbes":       st.LossProbes,
+		"SpuriousUndos":    st.SpuriousUndos,
+		"DSACKsReceived":   st.DSACKsReceived,
 		"Drops":            s.DropCounts(),
 	}
 }

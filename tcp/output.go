@@ -37,7 +37,6 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			sent = true
 		}
 		if c.sndMax != high && !c.tlp.active {
-			c.tlp.lone = high == c.sndUna && c.flight() <= uint32(c.EffectiveMSS())
 			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
 		}
 		if sent {

@@ -40,7 +40,10 @@ func (r *rack) delivered(s *txSeg, now time.Duration, tsEcr uint32, tsOK bool, t
 	if s.flags&segEverRetrans != 0 {
 		// Step 2: for a retransmitted segment the sample is ambiguous;
 		// use it only if it cannot belong to an earlier transmission.
-		if rtt < r.minRTT {
+		// (Three quarters of min_RTT: a small segment, such as a
+		// probe of a short tail, crosses the path a little faster
+		// than the full-sized ones min_RTT was measured on.)
+		if rtt < r.minRTT*3/4 {
 			if s.end.LessThan(fack) {
 				// Sooner than any round trip: the original, not
 				// the retransmission, was delivered, late. The
@@ -50,9 +53,11 @@ func (r *rack) delivered(s *txSeg, now time.Duration, tsEcr uint32, tsOK bool, t
 			}
 			return
 		}
-		if tsOK && int32(tsEcr-tsAt(s.sentAt)) < 0 {
-			return
-		}
+		// RFC 8985 step 2 would also skip when TSecr predates the
+		// retransmission; but a receiver updates TS.Recent only for
+		// in-order text (RFC 7323 §4.3), so the SACK of a resent
+		// segment above a hole (a tail loss probe's) echoes an older
+		// TSval. Like Linux, rely on min_RTT alone.
 	} else if s.end.LessThan(fack) {
 		// Step 3: an original transmission delivered below the highest
 		// SACKed sequence arrived out of order.

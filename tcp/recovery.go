@@ -261,6 +261,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	flight := c.flight()
 	r.state = recFast
 	r.fastRecoveries++
+	c.env.Stats.FastRecoveries++
 	r.recover, r.recoverSet = c.sndMax, true
 	c.ca.OnCongestionEvent(now, flight)
 	r.prr.start(flight)
@@ -312,6 +313,7 @@ func (c *Conn) retransmitted(start, end seqnum.Value, n uint32) {
 // data we retransmitted in this episode means one retransmission was not
 // needed; when all were so shown, the reduction was spurious and is undone.
 func (c *Conn) dsackReceived(now time.Duration, d seqRange) {
+	c.env.Stats.DSACKsReceived++
 	c.rack.onDSACK(c.sndUna, c.sndMax)
 	r := &c.rec
 	if !r.undoArmed || d.start.LessThan(r.undoMarker) || r.undoRetrans <= 0 {
@@ -337,6 +339,7 @@ func (c *Conn) undo(now time.Duration) {
 	r := &c.rec
 	r.undoArmed = false
 	c.ca.Undo(now)
+	c.env.Stats.SpuriousUndos++
 	if r.lastEpisode == recLoss {
 		r.spuriousRTOs++
 	} else {
@@ -357,6 +360,7 @@ func (c *Conn) recoveryOnRTO(now time.Duration) {
 	r := &c.rec
 	flight := c.flight()
 	r.rtos++
+	c.env.Stats.RTOs++
 	firstTimeout := r.state != recLoss
 	r.state = recLoss
 	if firstTimeout {
@@ -409,6 +413,7 @@ func (c *Conn) frtoOnAck(now time.Duration, ai *ackInfo) bool {
 		r.frto = 0
 		r.frtoAllow = 0
 		c.rec.spuriousRTOs++
+		c.env.Stats.SpuriousUndos++
 		c.ca.Undo(now)
 		r.undoArmed = false
 		r.state = recOpen

@@ -29,7 +29,13 @@ type Stats struct {
 	KeepAliveProbes  uint64 // keep-alive probes sent
 	ECNCEReceived    uint64 // text segments that arrived CE-marked (RFC 3168)
 	ECNReductions    uint64 // window reductions for ECE
-	Drops            [NumDropReasons]uint64
+	// Loss recovery (Linux's TcpExt names where one exists).
+	FastRecoveries uint64 // recoveries entered on SACK, RACK or duplicate ACKs (TCPSackRecovery+TCPRenoRecovery)
+	RTOs           uint64 // retransmission timeouts of data (TCPTimeouts)
+	LossProbes     uint64 // tail loss probes sent (TCPLossProbes)
+	SpuriousUndos  uint64 // window reductions undone: D-SACK or F-RTO (TCPFullUndo+TCPSpuriousRTOs)
+	DSACKsReceived uint64 // D-SACK blocks received (TCPDSACKRecv)
+	Drops          [NumDropReasons]uint64
 }
 
 // Observer, when set in an Env, hears about state changes and drops.

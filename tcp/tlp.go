@@ -10,28 +10,29 @@ import (
 // time a probe timeout allows for when only one segment is in flight.
 const wcDelAckT = 200 * time.Millisecond
 
+// minPTO is the shortest probe timeout (Linux's first TLP floor): on a
+// sub-millisecond path 2*SRTT is shorter than a peer takes to be
+// scheduled, and every probe would be spurious.
+const minPTO = 10 * time.Millisecond
+
 // tlp is RFC 8985 §7's tail loss probe state.
 type tlp struct {
 	endSeq  seqnum.Value // TLP.end_seq: SND.NXT when the probe went out
 	active  bool         // a probe is outstanding (TLP.end_seq is not None)
 	retrans bool         // TLP.is_retrans
 	due     bool         // the probe timer fired: send the probe on this Poll
-	// lone: the last data went out alone into an empty pipe, the case a
-	// receiver's delayed ACK holds back.
-	lone   bool
-	probes uint64
+	probes  uint64
 }
 
-// pto is RFC 8985 §7.2's probe timeout. WCDelAckT is added for one
-// segment in flight only if it was sent alone: the last segment of a
-// train, left alone by the ACKs of the others, is what a tail loss
-// takes, and waiting for a delayed ACK there would cost about an RTO (a
-// spurious probe costs one segment and a D-SACK, and no reduction).
+// pto is RFC 8985 §7.2's probe timeout. With one segment in flight it
+// waits out the peer's delayed ACK (WCDelAckT), as Linux does: without,
+// every lone reply to a request would draw a spurious probe. A lone lost
+// tail segment therefore costs about an RTO, a longer tail 2*SRTT.
 func (c *Conn) pto(now time.Duration) time.Duration {
 	p := time.Second
 	if c.srtt > 0 {
-		p = 2 * c.srtt
-		if c.tlp.lone && c.flight() <= uint32(c.EffectiveMSS()) {
+		p = max(2*c.srtt, minPTO)
+		if c.flight() <= uint32(c.EffectiveMSS()) {
 			p += wcDelAckT
 		}
 	}
@@ -111,6 +112,7 @@ func (c *Conn) sendTLP(now time.Duration, out *Output) bool {
 	}
 	c.tlp.active, c.tlp.endSeq = true, c.sndMax
 	c.tlp.probes++
+	c.env.Stats.LossProbes++
 	c.rtoAt = now + c.rto
 	return true
 }
