@@ -39,3 +39,51 @@ func TestECNEndToEnd(t *testing.T) {
 	}
 	t.Logf("%d packets CE-marked, %d seen, %d window reductions", marked, ss.ECNCEReceived, cs.ECNReductions)
 }
+
+// TestCongestionControlPerConnection: CUBIC is the stack's default,
+// tcp.Config picks another per stack, and DialOptions (Linux's
+// TCP_CONGESTION) per connection; the choice survives the handshake.
+func TestCongestionControlPerConnection(t *testing.T) {
+	t.Parallel()
+	n := newTestNet(t, netConfig{sim: true})
+	l := listen(t, n.server, ":7")
+	wait := serveEcho(l)
+	defer wait()
+	defer l.Close()
+	for _, tc := range []struct {
+		opt, want tcp.CCAlgorithm
+	}{{tcp.CCDefault, tcp.CCCubic}, {tcp.CCNewReno, tcp.CCNewReno}, {tcp.CCCubic, tcp.CCCubic}} {
+		c, err := n.client.StartDial("tcp", "192.0.2.2:7", DialOptions{CongestionControl: tc.opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); c.State() != tcp.Established; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("DialOptions %v: still %v", tc.opt, c.State())
+			}
+		}
+		n.client.mu.Lock()
+		got := c.tcb.CongestionAlgorithm()
+		n.client.mu.Unlock()
+		if got != tc.want {
+			t.Errorf("DialOptions %v: algorithm %v, want %v", tc.opt, got, tc.want)
+		}
+		c.Close()
+	}
+	m := newTestNet(t, netConfig{sim: true, tcp: tcp.Config{CongestionControl: tcp.CCNewReno}})
+	ml := listen(t, m.server, ":7")
+	mw := serveEcho(ml)
+	defer mw()
+	defer ml.Close()
+	c, err := m.client.Dial("tcp", "192.0.2.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m.client.mu.Lock()
+	got := c.(*Conn).tcb.CongestionAlgorithm()
+	m.client.mu.Unlock()
+	if got != tcp.CCNewReno {
+		t.Errorf("Config.CongestionControl NewReno: algorithm %v", got)
+	}
+}
