@@ -173,7 +173,9 @@ func TestECNReductionOncePerWindow(t *testing.T) {
 	c.Write(pattern(0, 30*testMSS))
 	recv(t, c) // the initial window: 10 segments
 	cwnd := c.Cwnd()
-	ece := func(n int) { send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 + n*testMSS), Flags: flagACK | flagECE, Window: remoteWin}) }
+	ece := func(n int) {
+		send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 + n*testMSS), Flags: flagACK | flagECE, Window: remoteWin})
+	}
 	c.now = 10 * time.Millisecond
 	ece(1)
 	if c.Cwnd() >= cwnd || c.ca.Ssthresh() != c.Cwnd() || c.env.Stats.ECNReductions != 1 {
