@@ -57,6 +57,10 @@ type Dialer struct {
 	// SYN goes without data after the stack's TCP.FastOpenConnectDelay.
 	// A refused or failed connect is reported by the first Read or Write.
 	FastOpen bool
+
+	// CongestionControl, when set, chooses the connection's algorithm
+	// (Linux's TCP_CONGESTION) over the stack's tcp.Config one.
+	CongestionControl tcp.CCAlgorithm
 }
 
 // Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6".
@@ -173,6 +177,9 @@ func (d *Dialer) openLocked(dst netip.AddrPort) (*Conn, error) {
 	tcb.SetBuffers(d.SendBuffer, d.RecvBuffer)
 	if d.FastOpen {
 		tcb.EnableFastOpen(s.now())
+	}
+	if d.CongestionControl != tcp.CCDefault {
+		tcb.SetCongestionControl(d.CongestionControl)
 	}
 	tcb.SetNoDelay(!d.Nagle)
 	switch ka := d.KeepAliveConfig; {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
+	"github.com/threeway-tcp/threeway/tcp"
 )
 
 // TestBulkBothWays moves 64 MiB in each direction at once over one
@@ -18,7 +19,11 @@ func TestBulkBothWays(t *testing.T) {
 	if testing.Short() {
 		size = 4 << 20
 	}
-	n := newTestNet(t, netConfig{})
+	// A real-time run on a loaded machine (-race, shared CPUs) can stall
+	// a stack for longer than the 200 ms default minimum RTO; this test
+	// is about the data, so RFC 6298's 1 s keeps "no retransmission on a
+	// perfect link" a check of the stack rather than of the scheduler.
+	n := newTestNet(t, netConfig{tcp: tcp.Config{MinRTO: time.Second}})
 	l := listen(t, n.server, ":9")
 	acc := make(chan net.Conn, 1)
 	go func() {
@@ -45,8 +50,11 @@ func TestBulkBothWays(t *testing.T) {
 	}
 	el := time.Since(start)
 	t.Logf("%d MiB each way in %v (%.1f MiB/s per direction)", size>>20, el, float64(size>>20)/el.Seconds())
-	if st := n.client.Stats(); st.RetransSegs != 0 {
-		t.Errorf("client retransmitted %d segments on a perfect link", st.RetransSegs)
+	// A tail loss probe (RFC 8985 §7) may fire when the peer's goroutine
+	// is late: it is cheap (a D-SACK answers it, nothing is reduced) and
+	// the one retransmission a perfect link may see.
+	if st := n.client.Stats(); st.RetransSegs > st.LossProbes || st.RTOs != 0 || st.FastRecoveries != 0 {
+		t.Errorf("client retransmitted %d segments on a perfect link: %v", st.RetransSegs, st.Map())
 	}
 }
 

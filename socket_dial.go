@@ -2,6 +2,8 @@ package threeway
 
 import (
 	"net/netip"
+
+	"github.com/threeway-tcp/threeway/tcp"
 )
 
 // DialOptions are the socket options of a connection that must be set
@@ -21,13 +23,17 @@ type DialOptions struct {
 	// (or that asks for a cookie when none is cached). With nothing
 	// written the SYN goes without data after TCP.FastOpenConnectDelay.
 	FastOpen bool
+	// CongestionControl, when set, chooses the connection's algorithm
+	// (Linux's TCP_CONGESTION) over the stack's tcp.Config one.
+	CongestionControl tcp.CCAlgorithm
 }
 
 // StartDial begins an active open and returns at once, with the
 // connection in SYN-SENT and its SYN sent: a non-blocking connect(). It
 // is Dialer.Start with opts.
 func (s *Stack) StartDial(network, address string, opts DialOptions) (*Conn, error) {
-	d := &Dialer{Stack: s, SendBuffer: opts.SendBuffer, RecvBuffer: opts.RecvBuffer, FastOpen: opts.FastOpen}
+	d := &Dialer{Stack: s, SendBuffer: opts.SendBuffer, RecvBuffer: opts.RecvBuffer, FastOpen: opts.FastOpen,
+		CongestionControl: opts.CongestionControl}
 	if opts.LocalAddress != "" {
 		la, err := parseLocalAddr(opts.LocalAddress)
 		if err != nil {

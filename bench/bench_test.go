@@ -27,6 +27,9 @@ func tinySettings() settings {
 		Handshakes:  100,
 		LatWindow:   50 * time.Millisecond,
 		LatMax:      500,
+		LossyWindow: 200 * time.Millisecond,
+		LossySeeds:  1,
+		LossyBuffer: 1 << 20,
 	}
 }
 
@@ -41,7 +44,7 @@ func TestSmoke(t *testing.T) {
 	if err := r.run(); err != nil {
 		t.Fatal(err)
 	}
-	want := 2 + 3 + 2 + 4 + 2
+	want := 2 + 3 + 2 + 4 + 2 + 3*len(lossyPaths)
 	if len(r.rows) != want {
 		t.Fatalf("%d rows, want %d", len(r.rows), want)
 	}
@@ -49,7 +52,7 @@ func TestSmoke(t *testing.T) {
 		for _, k := range r.kinds {
 			v := row.Val[k]
 			ok := v > 0
-			if strings.Contains(row.Metric, "goroutines") {
+			if strings.Contains(row.Metric, "goroutines") || strings.HasPrefix(row.Metric, "lossy") && !strings.HasSuffix(row.Metric, "goodput") {
 				ok = v >= 0
 			}
 			if !ok || math.IsInf(v, 0) {

@@ -40,6 +40,8 @@ func main() {
 		memprofile = flag.String("memprofile", "", "write an allocation profile at the end of the run to this file")
 		quiet      = flag.Bool("q", false, "no progress on stderr")
 		mtus       = flag.String("mtus", "", "bulk-throughput MTUs, comma-separated (default 1500,9000,65535)")
+		lossyTrace = flag.String("lossytrace", "", "write a time-sequence file (ms, bytes received) per lossy run into this directory")
+		seeds      = flag.Int("seeds", 0, "lossy family: seeds per path (default 3, quick 1)")
 	)
 	flag.Parse()
 
@@ -56,6 +58,10 @@ func main() {
 	}
 	if *quiet {
 		r.progress = nil
+	}
+	r.s.LossyTrace = *lossyTrace
+	if *seeds > 0 {
+		r.s.LossySeeds = *seeds
 	}
 	for _, name := range strings.Split(*stacks, ",") {
 		switch strings.TrimSpace(name) {
@@ -160,7 +166,7 @@ func writeHeader(w io.Writer, s settings, quick bool) {
 	fmt.Fprintf(w, "  go:        %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "  gvisor:    gvisor.dev/gvisor %s (Reno, SACK on, RACK, receive-buffer moderation capped at the buffer size)\n", gvisorVersion())
-	fmt.Fprintf(w, "  threeway:  this tree (../), NewReno, SACK/timestamps/window scaling offered\n")
+	fmt.Fprintf(w, "  threeway:  this tree (../), CUBIC + HyStart++, SACK/RACK-TLP, delayed ACK, SACK/timestamps/window scaling offered\n")
 	fmt.Fprintf(w, "  transport: two stacks per kind in one process on a threeway link.Pipe (queue %d packets,\n", queueLen)
 	fmt.Fprintf(w, "             one copy into the peer's queue, one copy out to the reader); gVisor attached by a\n")
 	fmt.Fprintf(w, "             stack.LinkEndpoint adapter that gathers each packet into one buffer and reads into gVisor views\n")
@@ -171,6 +177,8 @@ func writeHeader(w io.Writer, s settings, quick bool) {
 	fmt.Fprintf(w, "             latency %v or %d round trips; %d rounds per stack, alternating order, best round kept\n",
 		s.LatWindow, s.LatMax, s.Rounds)
 	fmt.Fprintf(w, "             (latency: rounds pooled; memory: one round)\n")
+	fmt.Fprintf(w, "  lossy:     one connection per path for %v, %d KiB buffers, loss/reordering on the data direction only,\n", s.LossyWindow, s.LossyBuffer>>10)
+	fmt.Fprintf(w, "             median of %d seeds; retransmitted segments of both stacks; gaps = reads > %v apart\n", s.LossySeeds, gapLimit)
 }
 
 // format prints a value with about three significant digits.

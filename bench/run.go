@@ -25,6 +25,13 @@ type settings struct {
 	Handshakes  int
 	LatWindow   time.Duration
 	LatMax      int
+	// The lossy family (lossy.go): each transfer's window, the seeds
+	// (the median is reported), the buffers and where time-sequence
+	// traces go ("" for none).
+	LossyWindow time.Duration
+	LossySeeds  int
+	LossyBuffer int
+	LossyTrace  string
 }
 
 func defaultSettings(quick bool) settings {
@@ -43,6 +50,9 @@ func defaultSettings(quick bool) settings {
 		Handshakes:  10000,
 		LatWindow:   2 * time.Second,
 		LatMax:      200000,
+		LossyWindow: 5 * time.Second,
+		LossySeeds:  3,
+		LossyBuffer: 4 << 20,
 	}
 	if quick {
 		s.BulkBytes = 64 << 20
@@ -55,6 +65,8 @@ func defaultSettings(quick bool) settings {
 		s.Handshakes = 2000
 		s.LatWindow = 500 * time.Millisecond
 		s.LatMax = 50000
+		s.LossyWindow = 2 * time.Second
+		s.LossySeeds = 1
 	}
 	return s
 }
@@ -118,7 +130,7 @@ type runner struct {
 	rows     []*row
 }
 
-var allMetrics = []string{"memory", "bulk", "connrate", "handshake", "latency"}
+var allMetrics = []string{"memory", "bulk", "connrate", "handshake", "latency", "lossy"}
 
 func (r *runner) logf(format string, args ...any) {
 	if r.progress != nil {
@@ -239,6 +251,11 @@ func (r *runner) run() error {
 			p99.Val[k] = float64(percentile(all[k], 0.99)) / 1e3
 		}
 		r.rows = append(r.rows, p50, p99)
+	}
+	if r.want("lossy") {
+		if err := r.runLossy(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ const (
 type pairConfig struct {
 	MTU    int
 	Buffer int // send and receive buffer, bytes
+	// Path, for the lossy family: impairments each way (client to
+	// server is AtoB) and the seed of their random choices.
+	AtoB, BtoA link.Impairments
+	Seed       uint64
 }
 
 // pair is a client stack and a server stack of one kind on one link.Pipe,
@@ -70,6 +74,8 @@ type pair struct {
 	// a is the client's end of the pipe, b the server's: a.Stats()
 	// counts client-to-server packets, b.Stats() the other way.
 	a, b *link.PipeEnd
+	// retrans returns the segments both stacks retransmitted so far.
+	retrans func() uint64
 }
 
 func (p *pair) Close() { p.close() }
@@ -78,7 +84,7 @@ func (p *pair) Close() { p.close() }
 func (p *pair) drops() uint64 { return p.a.Stats().QueueDrops + p.b.Stats().QueueDrops }
 
 func newPair(k kind, pc pairConfig) (*pair, error) {
-	a, b := link.Pipe(link.PipeConfig{MTU: pc.MTU, QueueLen: queueLen})
+	a, b := link.Pipe(link.PipeConfig{MTU: pc.MTU, QueueLen: queueLen, AtoB: pc.AtoB, BtoA: pc.BtoA, Seed: pc.Seed})
 	var p *pair
 	var err error
 	if k == threewayKind {
@@ -120,6 +126,9 @@ func newThreewayPair(a, b link.Link, pc pairConfig) (*pair, error) {
 		kind: threewayKind,
 		ln:   ln,
 		dial: func(ctx context.Context) (net.Conn, error) { return cs.DialContext(ctx, "tcp4", dst) },
+		retrans: func() uint64 {
+			return cs.Stats().RetransSegs + ss.Stats().RetransSegs
+		},
 		close: func() {
 			ln.Close()
 			cs.Close()
@@ -206,6 +215,9 @@ func newGvisorPair(a, b link.Link, pc pairConfig) (*pair, error) {
 		ln:   ln,
 		dial: func(ctx context.Context) (net.Conn, error) {
 			return gonet.DialContextTCP(ctx, cs, dst, ipv4.ProtocolNumber)
+		},
+		retrans: func() uint64 {
+			return cs.Stats().TCP.Retransmits.Value() + ss.Stats().TCP.Retransmits.Value()
 		},
 		close: func() {
 			ln.Close()

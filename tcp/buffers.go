@@ -115,7 +115,7 @@ type recvBuffer struct {
 	n      int
 	limit  int
 	ooo    []seqRange // sorted, disjoint, all beyond the in-order data
-	latest int        // index in ooo of the block holding the newest segment (RFC 2018 §4)
+	latest int        // index in ooo of the block holding the newest segment, or -1 (RFC 2018 §4)
 }
 
 func (b *recvBuffer) free() int { return b.limit - b.n }
@@ -177,7 +177,8 @@ func (b *recvBuffer) advance(next seqnum.Value) int {
 	grow := int(next.Size(b.ooo[0].end))
 	b.n += grow
 	b.ooo = b.ooo[:copy(b.ooo, b.ooo[1:])]
-	b.latest = 0
+	// The newest segment is now in order: no SACK block holds it.
+	b.latest = -1
 	return grow
 }
 

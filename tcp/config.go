@@ -33,7 +33,11 @@ type Config struct {
 	// segment when the link cuts large segments into MSS-sized ones
 	// (segmentation offload; OutSegment.SegSize); 0 or less than the MSS
 	// means one MSS, as without offload.
-	MaxSegment int
+	MaxSegment        int
+	CongestionControl CCAlgorithm   // per-stack algorithm (cc.go); a Conn may override it
+	DelayedAck        time.Duration // delayed-ACK timeout (delack.go): default 40 ms, at most 499 ms (MUST-40)
+	NoDelayedAck      bool          // acknowledge every segment with text at once
+	ECN               ECNMode       // RFC 3168 (ecn.go): default accept the peer's request, ECNOn to ask too
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.
@@ -46,7 +50,7 @@ func DefaultConfig() Config {
 		SynAckRetries:        5,
 		Retries:              15,
 		InitialRTO:           time.Second,
-		MinRTO:               time.Second,
+		MinRTO:               200 * time.Millisecond,
 		MaxRTO:               120 * time.Second,
 		MSL:                  30 * time.Second,
 		InvalidRateLimit:     500 * time.Millisecond,
@@ -93,6 +97,10 @@ func (c *Config) normalize() {
 	if c.InvalidRateLimit <= 0 {
 		c.InvalidRateLimit = d.InvalidRateLimit
 	}
+	if c.DelayedAck <= 0 {
+		c.DelayedAck = DefaultDelayedAck
+	}
+	c.DelayedAck = min(c.DelayedAck, maxDelayedAck)
 	if c.SynQueue <= 0 {
 		c.SynQueue = d.SynQueue
 	}

@@ -107,11 +107,20 @@ type Conn struct {
 	persistAt      time.Duration
 	persistBackoff int
 	forceProbe     bool
-	retransmitHead bool          // fast retransmit: resend the segment at SND.UNA
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
-	cc congestion
-	ka keepAlive
+	cc     congestion
+	delack delAck
+	ecn    ecnState
+	ca     CongestionControl // the congestion-control algorithm (cc.go)
+	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+
+	// Loss recovery, allocated once the connection is synchronized so a
+	// half-open entry stays small.
+	*lossState
+	rackAt time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
+	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
+	ka     keepAlive
 
 	answers answerBudgets // for invalid segments (ratelimit.go)
 	tfo     fastOpenState
@@ -141,11 +150,14 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.rcv.limit = cfg.RecvBuffer
 	c.rto = cfg.InitialRTO
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.delack.at = never
 	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
 	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
 	c.tsOffset = tsOffsetFor(env, t)
 	c.cc.init(c)
+	c.rackAt, c.tlpAt = never, never
+	c.rcv.latest = -1
 	return c
 }
 
@@ -407,6 +419,9 @@ func (c *Conn) setState(s State) {
 	if from == SynReceived {
 		c.fastOpenLeftSynReceived()
 	}
+	if c.lossState == nil && s > SynReceived && s != Closed {
+		c.lossState = newLossState(c.iss)
+	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
@@ -431,6 +446,7 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 		c.rcv.release(&c.env.recvPool)
 	}
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
+	c.rackAt, c.tlpAt = never, never
 	c.ka.on = false
 	c.events |= EvClosed | EvReadable | EvWritable
 }
@@ -447,12 +463,14 @@ func (c *Conn) Deadline() time.Duration {
 	if c.closeAt < d {
 		d = c.closeAt
 	}
+	d = min(d, c.rackAt, c.tlpAt)
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
 	}
 	if c.tfo.deferSyn && c.tfo.deferUntil < d {
 		d = c.tfo.deferUntil
 	}
+	d = min(d, c.delAckDeadline())
 	if c.ackNow {
 		return 0
 	}

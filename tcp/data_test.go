@@ -193,23 +193,34 @@ func TestOutOfOrderReassemblyAndSACK(t *testing.T) {
 	expect(t, recv(t, c), want(1, testBuf, 2001, 2101, 1001, 1101))
 	send(t, c, data(1100, 100)) // extends the first block, which is now the newest
 	expect(t, recv(t, c), want(1, testBuf, 1001, 1201, 2001, 2101))
+	// RFC 5681 §4.2: one ACK for each out-of-order segment, even in a
+	// batch; RFC 2018 §4: the newest block first, then the blocks most
+	// recently reported. Five blocks held: four fit without timestamps,
+	// and the oldest report (2001) is the one left out.
 	send(t, c, data(3000, 50))
 	send(t, c, data(4000, 50))
-	send(t, c, data(5000, 50)) // five blocks held: four fit without timestamps
-	expect(t, recv(t, c), want(1, testBuf, 5001, 5051, 1001, 1201, 2001, 2101, 3001, 3051))
+	send(t, c, data(5000, 50))
+	expect(t, recv(t, c),
+		want(1, testBuf, 3001, 3051, 1001, 1201, 2001, 2101),
+		want(1, testBuf, 4001, 4051, 3001, 3051, 1001, 1201, 2001, 2101),
+		want(1, testBuf, 5001, 5051, 4001, 4051, 3001, 3051, 1001, 1201))
 	if c.Readable() != 0 {
 		t.Fatalf("out-of-order text readable: %d", c.Readable())
 	}
-	send(t, c, data(0, 1000)) // fills the hole up to 1200
-	expect(t, recv(t, c), want(1201, testBuf-1200, 2001, 2101, 3001, 3051, 4001, 4051, 5001, 5051))
+	// Fills the hole up to 1200: no block holds the newest segment now,
+	// so the most recently reported lead, and 2001 comes back last.
+	send(t, c, data(0, 1000))
+	expect(t, recv(t, c), want(1201, testBuf-1200, 5001, 5051, 4001, 4051, 3001, 3051, 2001, 2101))
 	buf := make([]byte, 8000)
 	if n, _ := c.Read(buf); !bytes.Equal(buf[:n], pattern(0, 1200)) {
 		t.Fatalf("read %d", n)
 	}
 	send(t, c, data(1200, 3850))
 	// 1200 octets were read, less than the 1460 that would move the
-	// right edge (MUST-39): the window is what is left up to it.
-	expect(t, recv(t, c), want(5051, testBuf-5050))
+	// right edge (MUST-39): the window is what is left up to it. The
+	// segment repeated text held out of order: RFC 2883 §4 reports the
+	// first such part in a D-SACK, below the cumulative ACK.
+	expect(t, recv(t, c), want(5051, testBuf-5050, 2001, 2101))
 	if n, _ := c.Read(buf); !bytes.Equal(buf[:n], pattern(1200, 3850)) {
 		t.Fatalf("read %d", n)
 	}
@@ -289,7 +300,7 @@ func TestWindowRightEdgeNeverMovesLeft(t *testing.T) {
 // connection as long as the receiver answers, however many probes it
 // takes; and it resumes when the window opens.
 func TestZeroWindowProbe(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, rfc6298Config()) // RTO 1 s from a 100 ms sample
 	c.Write([]byte("first"))
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("first")})
 	c.now = 100 * time.Millisecond

@@ -60,11 +60,14 @@ var (
 
 // testConfig is the default configuration with the RFC 7323 and RFC 2018
 // options turned off and 64000-byte buffers: segments carry no options
-// beyond MSS on SYNs, and windows need no scaling.
+// beyond MSS on SYNs, and windows need no scaling. Delayed ACKs are off,
+// so every segment with text is acknowledged at once; delack_test.go
+// turns them on.
 func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.SendBuffer, cfg.RecvBuffer = testBuf, testBuf
 	cfg.NoWindowScaling, cfg.NoSACK, cfg.NoTimestamps = true, true, true
+	cfg.NoDelayedAck = true
 	return cfg
 }
 
@@ -437,7 +440,7 @@ func TestFixtureEstablishedMatchesHandshake(t *testing.T) {
 	}
 	v := func(c *testConn) view {
 		return view{c.state, c.iss, c.sndUna, c.sndNxt, c.sndMax, c.irs, c.rcvNxt, c.rcvAdv, c.bufSeq,
-			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.cc.cwnd}
+			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.ca.Cwnd()}
 	}
 	if a, b := v(f), v(c); a != b {
 		t.Fatalf("fixture differs from handshake:\nfixture:   %+v\nhandshake: %+v", a, b)

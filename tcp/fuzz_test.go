@@ -93,6 +93,38 @@ func checkInvariants(t *testing.T, c *testConn, step int) {
 		}
 		prev = r.end
 	}
+	// The scoreboard covers exactly SND.UNA to SND.MAX, and its running
+	// totals match a walk (RFC 6675 SetPipe).
+	if l := c.lossState; l != nil && c.state != Closed {
+		segs := l.sb.live()
+		if len(segs) > 0 {
+			// (The SYN, unacknowledged in FIN-WAIT-1 straight from
+			// SYN-RECEIVED, is not on the scoreboard.)
+			if segs[0].start != seqnum.Max(c.sndUna, c.iss.Add(1)) || segs[len(segs)-1].end != c.sndMax {
+				fail("scoreboard [%v, %v) but SND.UNA %v SND.MAX %v", segs[0].start, segs[len(segs)-1].end, c.sndUna, c.sndMax)
+			}
+			var pipe, sacked uint32
+			for i := range segs {
+				if i > 0 && segs[i].start != segs[i-1].end {
+					fail("scoreboard gap at %v", segs[i].start)
+				}
+				if !segs[i].start.LessThan(segs[i].end) {
+					fail("empty scoreboard segment at %v", segs[i].start)
+				}
+				if segs[i].flags.inPipe() {
+					pipe += segs[i].len()
+				}
+				if segs[i].flags&segSACKed != 0 {
+					sacked += segs[i].len()
+				}
+			}
+			if pipe != l.sb.pipe || sacked != l.sb.sacked {
+				fail("scoreboard pipe %d sacked %d, walk gives %d %d", l.sb.pipe, l.sb.sacked, pipe, sacked)
+			}
+		} else if c.sndUna != c.sndMax && c.sndUna != c.iss && c.state != TimeWait {
+			fail("empty scoreboard with %v..%v outstanding", c.sndUna, c.sndMax)
+		}
+	}
 	// Everything sent is in the buffer, plus SYN and FIN.
 	if c.state.Synchronized() {
 		if d := int(c.bufSeq.Size(c.sndMax)); d < 0 || d > c.snd.n+1 {
@@ -136,8 +168,23 @@ func fuzzStep(t *testing.T, c *testConn, b []byte) []byte {
 			seg.Options.TSEcr = c.tsVal(c.now)
 		}
 		if opt&2 != 0 {
+			// SACK blocks: the whole flight, a piece of it, a D-SACK
+			// below SND.UNA, or garbage, chosen by the offsets.
 			seg.Options.NumSACK = 1
 			seg.Options.SACK[0] = wire.SACKBlock{Start: uint32(c.sndUna), End: uint32(c.sndMax)}
+			mid := c.sndUna + seqnum.Value(uint32(ao)&0x3fff)
+			switch so & 3 {
+			case 1:
+				seg.Options.SACK[0] = wire.SACKBlock{Start: uint32(mid), End: uint32(mid) + uint32(b[8])*7}
+			case 2:
+				seg.Options.NumSACK = 2
+				seg.Options.SACK[0] = wire.SACKBlock{Start: uint32(c.sndUna) - 100, End: uint32(c.sndUna)}
+				seg.Options.SACK[1] = wire.SACKBlock{Start: uint32(mid), End: uint32(c.sndMax)}
+			case 3:
+				seg.Options.NumSACK = 3
+				seg.Options.SACK[1] = wire.SACKBlock{Start: uint32(c.sndMax), End: uint32(c.sndUna)}
+				seg.Options.SACK[2] = wire.SACKBlock{Start: uint32(mid), End: uint32(mid) + 1}
+			}
 		}
 		if opt&4 != 0 {
 			seg.Options.HasMSS, seg.Options.MSS = true, uint16(opt)*8

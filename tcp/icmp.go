@@ -60,8 +60,13 @@ func (c *Conn) ICMPError(now time.Duration, kind ICMPKind, seq seqnum.Value, mtu
 			return false
 		}
 		c.sndMSS = uint16(m)
+		c.ca.SetMSS(uint32(c.EffectiveMSS()))
 		// RFC 1191 §6.4: retransmit what the smaller MTU lost, at once.
-		c.sndNxt = c.sndUna
+		if c.lossState == nil || c.sndUna == c.iss || c.sb.empty() {
+			c.sndNxt = c.sndUna
+		} else {
+			c.sb.markAllLost(false, false)
+		}
 		c.timing = false
 	}
 	return true

@@ -85,12 +85,14 @@ type Info struct {
 	SendSpace int
 	PeerFIN   bool
 
-	// Filled when threeway's SACK scoreboard and RACK land (issues
-	// i12-recovery): the segments the peer SACKed, those marked lost,
-	// retransmitted and still unacknowledged, and the reordering degree.
-	// Until then Sacked, Lost and Retrans are 0 and Reordering is the
-	// initial dupthresh, 3.
+	// From the SACK scoreboard (sack_scoreboard.go): the segments the
+	// peer SACKed, those deemed lost and not yet sent again, those
+	// retransmitted and still unacknowledged, and the largest reordering
+	// seen in segments (at least the initial dupthresh, 3).
 	Sacked, Lost, Retrans, Reordering int
+	// SynData: data in a SYN was acknowledged (TCP Fast Open; Linux's
+	// TCPI_OPT_SYN_DATA).
+	SynData bool
 }
 
 // Info returns the connection's current tcp_info.
@@ -110,29 +112,40 @@ func (c *Conn) Info() Info {
 		SendMSS:     c.EffectiveMSS(),
 		AdvMSS:      int(c.advMSS),
 		PeerMSS:     int(c.sndMSS),
-		Cwnd:        int(c.cc.cwnd) / mss,
-		CwndBytes:   c.cc.cwnd,
-		SSThresh:    int(c.cc.ssthresh) / mss,
+		Cwnd:        int(c.ca.Cwnd()) / mss,
+		CwndBytes:   c.ca.Cwnd(),
+		SSThresh:    int(c.ca.Ssthresh()) / mss,
 		SendWindow:  c.sndWnd,
 		SendQueued:  c.snd.n,
 		RecvQueued:  c.rcv.n,
 		SendSpace:   c.Writable(),
 		PeerFIN:     c.finRcvd,
 		Reordering:  3,
+		SynData:     c.tfo.synDataAcked,
 	}
 	if c.wsOK {
 		in.SendShift, in.RecvShift = c.sndShift, c.rcvShift
 	}
-	if c.cc.ssthresh >= 1<<30 {
+	if c.ca.Ssthresh() >= 1<<30 {
 		in.SSThresh = InfiniteSSThresh
 	}
-	switch {
-	case c.cc.inRecovery:
-		in.CAState = CARecovery
-	case c.retries > 0 && c.state.Synchronized():
-		in.CAState = CALoss
-	case c.cc.dupAcks > 0:
-		in.CAState = CADisorder
+	if l := c.lossState; l != nil {
+		in.Sacked = segs(l.sb.sacked)
+		in.Lost = segs(l.sb.lost)
+		for _, sg := range l.sb.live() {
+			if sg.flags&segEverRetrans != 0 && sg.flags&segSACKed == 0 {
+				in.Retrans++
+			}
+		}
+		in.Reordering = max(3, l.rec.reordering)
+		switch {
+		case l.rec.state == recFast:
+			in.CAState = CARecovery
+		case l.rec.state == recLoss || c.retries > 0 && c.state.Synchronized():
+			in.CAState = CALoss
+		case l.rec.dupAcks > 0 || l.sb.sacked > 0:
+			in.CAState = CADisorder
+		}
 	}
 	if c.state == SynSent || c.state == Closed && c.irs == 0 {
 		return in

@@ -188,6 +188,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 		// TS.Recent is an old duplicate; acknowledge and drop it.
 		if int32(seg.Options.TSVal-c.tsRecent) < 0 && now-c.tsRecentAt <= tsRecentValidity {
 			c.env.Stats.PAWSRejects++
+			c.noteDuplicateSeg(seg) // RFC 2883 §4: a resent copy, as Linux reports it
 			c.answerInvalid(now, seg, out, answerPAWS, DropPAWSReject)
 			return
 		}
@@ -204,6 +205,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			// A retransmitted FIN: our ACK was lost. Restart 2MSL.
 			c.closeAt = now + 2*c.env.Config.MSL
 		}
+		c.noteDuplicateSeg(seg) // RFC 2883 §4: report it in a D-SACK
 		c.answerInvalid(now, seg, out, answerSeq, DropOutOfWindow)
 		return
 	}
@@ -404,6 +406,12 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.Abort(now, out)
 				return
 			}
+			c.noteDuplicateText(seg, seq, payload)
+			c.ecnReceived(seg)
+			// RFC 5681 §4.2: out-of-order text, and text that fills
+			// a gap, gets an ACK at once, one per segment, so the
+			// sender sees each arrival (duplicate ACKs, SACK blocks).
+			ooo := seq != c.rcvNxt || len(c.rcv.ooo) > 0
 			if !c.rcv.insert(c.rcvNxt, seq, payload, &c.env.recvPool) {
 				c.drop(seg, DropReassemblyFull)
 			}
@@ -411,9 +419,13 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				c.rcvNxt = c.rcvNxt.Add(seqnum.Size(grow))
 				c.events |= EvReadable
 			}
-			// Acknowledge every segment with text; out-of-order text gets
-			// an immediate duplicate ACK (RFC 5681 §4.2).
-			c.ackNow = true
+			// In-order text may be acknowledged later (delack.go);
+			// out-of-order text and a pending D-SACK go at once.
+			c.ackText(now, !ooo, len(payload))
+			if ooo || c.lossState != nil && c.dsackPending {
+				c.ackNow = true
+				c.sendAck(now, out)
+			}
 		default:
 			c.drop(seg, DropDataAfterFin)
 		}
@@ -528,34 +540,47 @@ func (c *Conn) finAcked() bool {
 // free acknowledged data, sample the RTT and update the send window.
 func (c *Conn) processAck(now time.Duration, seg *Segment) {
 	ack := seg.Ack
+	var ai ackInfo
+	var rtt time.Duration
+	// RFC 5681 §2: a duplicate acknowledgment. Judged before this ACK
+	// updates the window, which it must leave unchanged.
+	ai.dup = ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
+		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd
 	if ack.GreaterThan(c.sndUna) {
-		acked := c.sndUna.Size(ack)
+		ai.advanced = true
 		if ack.GreaterThan(c.bufSeq) {
 			d := min(int(c.bufSeq.Size(ack)), c.snd.n)
 			c.snd.consume(d, &c.env.sendPool)
 			c.bufSeq = c.bufSeq.Add(seqnum.Size(d))
 			c.events |= EvWritable
 		}
+		c.ackedTo(now, seg, ack, &ai)
 		c.sndUna = ack
 		if c.sndNxt.LessThan(ack) {
 			c.sndNxt = ack
 		}
 		c.retries = 0
-		if c.timing && ack.GreaterThanEq(c.timedSeq) {
-			c.timing = false
-			c.rttSample(now - c.timedAt)
-		}
-		c.cc.onAck(c, uint32(acked), ack)
+		// The sample reaches recoveryOnAck (and the algorithm) below.
+		rtt = c.ackRTT(now, seg)
 		// RFC 6298 §5.2 and §5.3.
 		if c.sndUna == c.sndMax {
 			c.rtoAt = never
 		} else {
 			c.rtoAt = now + c.rto
 		}
-	} else if ack == c.sndUna && len(seg.Payload) == 0 && !seg.has(flagFIN) &&
-		c.sndMax.GreaterThan(c.sndUna) && c.segWindow(seg) == c.sndWnd {
-		// RFC 5681 §2: a duplicate acknowledgment.
-		c.cc.onDupAck(c)
+	}
+	if c.sackOK && c.state.Synchronized() {
+		c.sackReceived(now, seg, &ai)
+	}
+	if ai.advanced || ai.dup || ai.sacked || ai.dsack {
+		c.recoveryOnAck(now, &ai, rtt)
+		if ai.advanced {
+			c.scheduleTLP(now)
+		}
+	}
+	// After recovery: a loss it just detected is this window's reduction.
+	if ai.advanced || ai.dup || ai.sacked {
+		c.ecnAck(now, seg)
 	}
 	// Window update (RFC 9293 §3.10.7.4): "If SND.UNA =< SEG.ACK =<
 	// SND.NXT", and only from a segment newer than the one that last set

@@ -109,6 +109,7 @@ func (c *Conn) negotiate(seg *Segment, now time.Duration) {
 	} else {
 		c.tsOK = false
 	}
+	c.ecnNegotiate(seg)
 	c.cc.init(c)
 }
 
@@ -127,25 +128,8 @@ func (c *Conn) dataOptions(o *wire.Options, now time.Duration) {
 		o.TSVal = c.tsVal(now)
 		o.TSEcr = c.tsRecent
 	}
-	if c.sackOK && len(c.rcv.ooo) > 0 {
-		room := 4
-		if c.tsOK {
-			room = 3
-		}
-		// The block holding the newest segment goes first (RFC 2018 §4).
-		add := func(r seqRange) {
-			if o.NumSACK < room {
-				o.SACK[o.NumSACK] = wire.SACKBlock{Start: uint32(r.start), End: uint32(r.end)}
-				o.NumSACK++
-			}
-		}
-		latest := min(c.rcv.latest, len(c.rcv.ooo)-1)
-		add(c.rcv.ooo[latest])
-		for i, r := range c.rcv.ooo {
-			if i != latest {
-				add(r)
-			}
-		}
+	if c.sackOK && c.lossState != nil {
+		c.sackOptions(o)
 	}
 }
 

@@ -395,7 +395,8 @@ func TestTimestampClock(t *testing.T) {
 }
 
 // RFC 2018 §3: with timestamps in every segment only three SACK blocks
-// fit in the 40 octets of options; the newest block stays first.
+// fit in the 40 octets of options; the newest block stays first and the
+// most recently reported follow (§4).
 func TestSACKBlocksWithTimestamps(t *testing.T) {
 	cfg := allConfig()
 	c, _ := handshake(t, cfg, wire.Options{HasMSS: true, MSS: remoteMSS, SACKPermitted: true, HasTimestamps: true, TSVal: 5000}, remoteWin)
@@ -405,7 +406,7 @@ func TestSACKBlocksWithTimestamps(t *testing.T) {
 	}
 	segs := recv(t, c)
 	last := segs[len(segs)-1].Options
-	if last.NumSACK != 3 || last.SACK[0].Start != uint32(rseq(7001)) || last.SACK[1].Start != uint32(rseq(1001)) || last.SACK[2].Start != uint32(rseq(3001)) {
+	if last.NumSACK != 3 || last.SACK[0].Start != uint32(rseq(7001)) || last.SACK[1].Start != uint32(rseq(5001)) || last.SACK[2].Start != uint32(rseq(3001)) {
 		t.Fatalf("SACK option %s", fmtOpts(&last))
 	}
 	if !last.HasTimestamps || last.Len() > wire.MaxOptionsLen {

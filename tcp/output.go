@@ -37,11 +37,17 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			// handshake completed): the SYN-ACK goes again first.
 			c.sendSyn(now, out)
 		}
-		if c.retransmitHead {
-			c.retransmitHead = false
-			c.sendRetransmitHead(now, out)
+		high := c.sndMax
+		sent := c.sendLost(now, out)
+		if c.tlp.due && c.sendTLP(now, out) {
+			sent = true
+		} else if c.sendData(now, out) {
+			sent = true
 		}
-		if c.sendData(now, out) {
+		if c.sndMax != high && !c.tlp.active {
+			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
+		}
+		if sent {
 			return
 		}
 	}
@@ -56,6 +62,7 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 	s.Seq = c.iss
 	s.Flags = flagSYN
 	synAck := c.state != SynSent
+	s.Flags |= c.ecnSynFlags(synAck)
 	if synAck {
 		s.Flags |= flagACK
 		s.Ack = c.rcvNxt
@@ -123,6 +130,8 @@ func (c *Conn) sendAck(now time.Duration, out *Output) {
 	s.Flags = flagACK
 	s.Window = c.windowField()
 	c.dataOptions(&s.Options, now)
+	c.sackReported(&s.Options)
+	c.ecnMark(s, s.Seq, 0)
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
 }
@@ -133,6 +142,7 @@ func (c *Conn) sendAck(now time.Duration, out *Output) {
 func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin bool) int {
 	s := out.push(c.tuple)
 	c.dataOptions(&s.Options, now)
+	c.sackReported(&s.Options)
 	off := int(c.bufSeq.Size(seq))
 	s.Payload = c.snd.peek(off, n)
 	if len(s.Payload) < n {
@@ -149,11 +159,10 @@ func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin
 		s.Flags |= flagFIN
 	}
 	s.Window = c.windowField()
+	c.ecnMark(s, seq, n)
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
-	if seq.LessThan(c.sndMax) {
-		c.env.Stats.RetransSegs++
-	}
+	c.recordSent(now, seq, n, fin)
 	if c.rtoAt == never {
 		c.rtoAt = now + c.rto
 		if c.sndWnd == 0 {
@@ -188,12 +197,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 		}
 		unsent = max(unsent, 0)
 		inflight := uint32(c.sndUna.Size(c.sndNxt))
-		wnd := min(c.sndWnd, c.cc.cwnd)
-		usable := 0
-		if wnd > inflight {
-			usable = int(wnd - inflight)
-		}
-		n := c.largeSegment(mss, unsent, usable)
+		n := c.largeSegment(mss, unsent, c.usableWindow(inflight))
 		// probe is the persist timer's or the retransmission timer's
 		// override: send what fits, or one octet past a zero window.
 		probe := c.forceProbe
@@ -222,7 +226,7 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 			break
 		}
 		seq := c.sndNxt
-		if c.timing == false && seq == c.sndMax && n > 0 {
+		if !c.timing && seq == c.sndMax && n > 0 {
 			c.timing, c.timedSeq, c.timedAt = true, seq.Add(seqnum.Size(n)), now
 		}
 		n = c.emitLarge(now, out, seq, n, fin, mss)
@@ -249,17 +253,4 @@ func (c *Conn) sendData(now time.Duration, out *Output) bool {
 func (c *Conn) persistInterval() time.Duration {
 	d := max(c.rto, 200*time.Millisecond) << min(c.persistBackoff, 10)
 	return min(d, c.env.Config.MaxRTO)
-}
-
-// sendRetransmitHead resends one segment from SND.UNA (fast retransmit,
-// RFC 5681 §3.2 step 2; NewReno partial ACKs, RFC 6582 §3.2).
-func (c *Conn) sendRetransmitHead(now time.Duration, out *Output) {
-	off := int(c.bufSeq.Size(c.sndUna))
-	n := min(c.snd.n-off, c.maxPayload(now))
-	fin := c.finQueued && n == c.snd.n-off && c.sndMax.GreaterThan(c.bufSeq.Add(seqnum.Size(c.snd.n)))
-	if n <= 0 && !fin {
-		return
-	}
-	c.timing = false // Karn: no sample from a retransmission
-	c.emit(now, out, c.sndUna, max(n, 0), fin)
 }

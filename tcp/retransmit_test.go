@@ -145,14 +145,20 @@ func TestRTOComputationRFC6298(t *testing.T) {
 	if s, r := d.RTT(); s != time.Microsecond || r != time.Microsecond+time.Millisecond {
 		t.Fatalf("srtt %v rto %v", s, r)
 	}
-	// MinRTO (default 1 s, RFC 6298 §2.4).
-	e := connEstablished(t)
-	e.Write([]byte("x"))
-	recv(t, e)
-	e.now = 10 * time.Millisecond
-	send(t, e, Segment{Seq: rseq(1), Ack: e.lseq(2), Flags: flagACK, Window: remoteWin})
-	if s, r := e.RTT(); s != 10*time.Millisecond || r != time.Second {
-		t.Fatalf("srtt %v rto %v", s, r)
+	// MinRTO: default 200 ms (RFC 8961, as Linux), or RFC 6298 §2.4's
+	// 1 s when configured.
+	for _, m := range []struct {
+		cfg Config
+		rto time.Duration
+	}{{testConfig(), 200 * time.Millisecond}, {rfc6298Config(), time.Second}} {
+		e := connEstablishedWith(t, m.cfg)
+		e.Write([]byte("x"))
+		recv(t, e)
+		e.now = 10 * time.Millisecond
+		send(t, e, Segment{Seq: rseq(1), Ack: e.lseq(2), Flags: flagACK, Window: remoteWin})
+		if s, r := e.RTT(); s != 10*time.Millisecond || r != m.rto {
+			t.Fatalf("srtt %v rto %v, want MinRTO %v", s, r, m.rto)
+		}
 	}
 }
 
@@ -161,7 +167,7 @@ func TestRTOComputationRFC6298(t *testing.T) {
 // MaxRTO); an ACK of retransmitted data gives no RTT sample and the
 // backed-off RTO stays until a fresh sample.
 func TestDataRTOKarnAndBackoff(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, rfc6298Config())
 	c.Write([]byte("hello"))
 	seg := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("hello")}
 	expect(t, recv(t, c), seg)
@@ -265,7 +271,7 @@ func TestDataRetriesTimeout(t *testing.T) {
 // ssthresh = max(FlightSize/2, 2*SMSS) and cwnd = ssthresh + 3*SMSS; a
 // full ACK ends recovery (RFC 6582).
 func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	c.Write(pattern(0, 5*testMSS))
 	if n := len(recv(t, c)); n != 5 {
 		t.Fatalf("%d segments", n)
@@ -277,17 +283,17 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 	ack(testMSS) // segments 3, 4 and 5 arrive: three duplicates
 	ack(testMSS)
 	expect(t, recv(t, c))
-	if c.cc.inRecovery {
+	if c.rec.state == recFast {
 		t.Fatal("recovery after two duplicates")
 	}
 	ack(testMSS)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1 + testMSS), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(testMSS, testMSS)})
-	if c.cc.ssthresh != 2*testMSS || c.cc.cwnd != 2*testMSS+3*testMSS {
-		t.Fatalf("ssthresh %d cwnd %d", c.cc.ssthresh, c.cc.cwnd)
+	if c.ca.Ssthresh() != 2*testMSS || c.ca.Cwnd() != 2*testMSS+3*testMSS {
+		t.Fatalf("ssthresh %d cwnd %d", c.ca.Ssthresh(), c.ca.Cwnd())
 	}
 	ack(5 * testMSS)
-	if c.cc.inRecovery || c.cc.cwnd > c.cc.ssthresh {
-		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", c.cc.inRecovery, c.cc.cwnd, c.cc.ssthresh)
+	if (c.rec.state == recFast) || c.ca.Cwnd() > c.ca.Ssthresh() {
+		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", (c.rec.state == recFast), c.ca.Cwnd(), c.ca.Ssthresh())
 	}
 	if c.env.Stats.RetransSegs != 1 {
 		t.Fatalf("RetransSegs %d", c.env.Stats.RetransSegs)
@@ -316,7 +322,7 @@ func TestDupAckDefinition(t *testing.T) {
 // NewReno (RFC 6582 §3.2): a partial ACK during recovery retransmits the
 // next hole at once.
 func TestNewRenoPartialAck(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	c.Write(pattern(0, 6*testMSS))
 	recv(t, c)
 	ack := func(n int) { send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 + n), Flags: flagACK, Window: remoteWin}) }
@@ -326,7 +332,7 @@ func TestNewRenoPartialAck(t *testing.T) {
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(0, testMSS)})
 	ack(2 * testMSS) // partial: the hole at segment 3 remains
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1 + 2*testMSS), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(2*testMSS, testMSS)})
-	if !c.cc.inRecovery {
+	if !(c.rec.state == recFast) {
 		t.Fatal("left recovery on a partial ACK")
 	}
 }
@@ -335,7 +341,7 @@ func TestNewRenoPartialAck(t *testing.T) {
 // ACK while cwnd < ssthresh; an RTO sets ssthresh = max(FlightSize/2,
 // 2*SMSS) and cwnd to one segment, so one segment is retransmitted.
 func TestSlowStartAndRTOCollapse(t *testing.T) {
-	c := connEstablished(t)
+	c := connEstablishedWith(t, newRenoConfig())
 	if c.Cwnd() != 10*testMSS {
 		t.Fatalf("IW %d", c.Cwnd())
 	}
@@ -352,8 +358,8 @@ func TestSlowStartAndRTOCollapse(t *testing.T) {
 	if len(segs) != 1 || segs[0].Seq != c.lseq(1+2*testMSS) || len(segs[0].Payload) != testMSS {
 		t.Fatalf("after RTO sent %d segments", len(segs))
 	}
-	if c.Cwnd() != testMSS || c.cc.ssthresh != uint32(flight)/2 {
-		t.Fatalf("cwnd %d ssthresh %d (flight %d)", c.Cwnd(), c.cc.ssthresh, flight)
+	if c.Cwnd() != testMSS || c.ca.Ssthresh() != uint32(flight)/2 {
+		t.Fatalf("cwnd %d ssthresh %d (flight %d)", c.Cwnd(), c.ca.Ssthresh(), flight)
 	}
 }
 
@@ -375,8 +381,8 @@ func TestRetransmitFromSndUna(t *testing.T) {
 // (cwnd >= ssthresh) each ACK grows cwnd by SMSS*SMSS/cwnd, about one
 // segment per round trip.
 func TestCongestionAvoidance(t *testing.T) {
-	c := connEstablished(t)
-	c.cc.ssthresh = c.Cwnd() // 14600: congestion avoidance from here
+	c := connEstablishedWith(t, newRenoConfig())
+	c.ca.(*newReno).ssthresh = c.Cwnd() // 14600: congestion avoidance from here
 	c.Write(pattern(0, 10*testMSS))
 	recv(t, c)
 	for i := 1; i <= 10; i++ {

@@ -36,7 +36,15 @@ type Stats struct {
 	FastOpenListenOverflow uint64 // valid cookies refused: pending Fast Open queue full
 	FastOpenCookieReqd     uint64 // SYNs received with a cookie request
 	FastOpenBlackhole      uint64 // SYNs sent without Fast Open because SYN-data was lost before
-	Drops                  [NumDropReasons]uint64
+	ECNCEReceived          uint64 // text segments that arrived CE-marked (RFC 3168)
+	ECNReductions          uint64 // window reductions for ECE
+	// Loss recovery (Linux's TcpExt names where one exists).
+	FastRecoveries uint64 // recoveries entered on SACK, RACK or duplicate ACKs (TCPSackRecovery+TCPRenoRecovery)
+	RTOs           uint64 // retransmission timeouts of data (TCPTimeouts)
+	LossProbes     uint64 // tail loss probes sent (TCPLossProbes)
+	SpuriousUndos  uint64 // window reductions undone: D-SACK or F-RTO (TCPFullUndo+TCPSpuriousRTOs)
+	DSACKsReceived uint64 // D-SACK blocks received (TCPDSACKRecv)
+	Drops          [NumDropReasons]uint64
 
 	// Answers to invalid segments the per-connection limit suppressed
 	// (Config.InvalidRateLimit, ratelimit.go; Linux's TCPACKSkipped*).

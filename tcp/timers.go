@@ -13,6 +13,13 @@ func (c *Conn) runTimers(now time.Duration) {
 	if now >= c.rtoAt {
 		c.onRetransmitTimeout(now)
 	}
+	c.delAckTimer(now)
+	if now >= c.rackAt {
+		c.rackTimeout(now)
+	}
+	if now >= c.tlpAt {
+		c.tlpTimeout()
+	}
 	if now >= c.persistAt {
 		c.persistAt = never
 		c.persistBackoff++
@@ -65,33 +72,15 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 		c.synRetrans = true
 		c.env.Stats.RetransSegs++
 	}
-	c.cc.onTimeout(c)
-	c.sndNxt = c.sndUna
+	if c.lossState == nil || c.sndUna == c.iss || c.sb.empty() {
+		// The SYN (or SYN-ACK) is what is unacknowledged: send it again.
+		c.sndNxt = c.sndUna
+		return
+	}
 	// Retransmit at least one octet even if the window has since closed
 	// (a lost probe, or a peer that shrank its window): with nothing
 	// sent, no timer would run again (RFC 9293 §3.8.6.1, MUST-36 and
-	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND).
-	c.forceProbe = c.state.Synchronized()
+	// MUST-37; MAY-7 allows sending beyond SND.UNA+SND.WND). recoveryOnRTO
+	// lets the first retransmission go whatever the windows say.
+	c.recoveryOnRTO(now)
 }
-
-// rttSample updates SRTT, RTTVAR and RTO from a measurement
-// (RFC 6298 §2.2 and §2.3, with G = 1 ms).
-func (c *Conn) rttSample(r time.Duration) {
-	r = max(r, time.Microsecond)
-	if c.srtt == 0 {
-		c.srtt = r
-		c.rttvar = r / 2
-	} else {
-		d := c.srtt - r
-		if d < 0 {
-			d = -d
-		}
-		c.rttvar = (3*c.rttvar + d) / 4
-		c.srtt = (7*c.srtt + r) / 8
-	}
-	rto := c.srtt + max(time.Millisecond, 4*c.rttvar)
-	c.rto = min(max(rto, c.env.Config.MinRTO), c.env.Config.MaxRTO)
-}
-
-// RTT returns the smoothed round-trip time and the current RTO.
-func (c *Conn) RTT() (srtt, rto time.Duration) { return c.srtt, c.rto }
