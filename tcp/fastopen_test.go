@@ -432,3 +432,29 @@ func TestFastOpenServerChildResetInSynReceived(t *testing.T) {
 		t.Fatalf("err %v, pending %d", c.Err(), l.fastOpenPending)
 	}
 }
+
+// Data a Fast Open server sent in SYN-RECEIVED is still outstanding when
+// the client's ACK takes only the SYN (the data was lost): the
+// retransmission timer must keep running for it (RFC 6298 §5.3), or the
+// connection waits forever.
+func TestFastOpenServerDataSentInSynReceivedIsRetransmitted(t *testing.T) {
+	l, env := fastOpenListener(t)
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, 0, seg)
+	recv(t, c)
+	c.Write([]byte("world"))
+	world := Segment{Seq: c.lseq(1), Ack: rseq(6), Flags: flagACK | flagPSH, Window: testBuf - 5, Payload: []byte("world")}
+	expect(t, recv(t, c), world)
+	c.now = 10 * time.Millisecond
+	send(t, c, Segment{Seq: rseq(6), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	expectState(t, c, Established)
+	expect(t, recv(t, c))
+	if c.Deadline() == never {
+		t.Fatal("no retransmission timer for the data sent in SYN-RECEIVED")
+	}
+	c.now = c.Deadline()
+	expect(t, recv(t, c), world)
+}

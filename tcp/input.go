@@ -128,6 +128,12 @@ func (c *Conn) synAcked(now time.Duration) {
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna
 	}
+	if c.sndMax.GreaterThan(c.sndUna) {
+		// RFC 6298 §5.3: data sent with or after the SYN (a Fast Open
+		// server's in SYN-RECEIVED, RFC 7413 §4.2.2) is still
+		// outstanding: its timer runs on.
+		c.rtoAt = now + c.rto
+	}
 }
 
 // inputOther handles SYN-RECEIVED and the synchronized states
