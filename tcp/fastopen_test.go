@@ -458,3 +458,31 @@ func TestFastOpenServerDataSentInSynReceivedIsRetransmitted(t *testing.T) {
 	c.now = c.Deadline()
 	expect(t, recv(t, c), world)
 }
+
+// RFC 5961 §4.2: an in-window SYN that is not the client's SYN again gets
+// a challenge ACK. A Fast Open child the user may already hold must not
+// go quietly back to LISTEN on it (that would read as a clean close); as
+// Linux keeps such a child, an off-path attacker cannot end it.
+func TestFastOpenServerChildSurvivesInWindowSyn(t *testing.T) {
+	l, env := fastOpenListener(t)
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, 0, seg)
+	recv(t, c)
+	if l.Accept() != c.Conn {
+		t.Fatal("not acceptable")
+	}
+	before := env.Stats
+	send(t, c, Segment{Seq: rseq(1000), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	expectState(t, c, SynReceived)
+	expectDrop(t, env, before, DropSYNChallenged, 1)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(6), Flags: flagACK, Window: testBuf - 5})
+	if c.Err() != nil || l.fastOpenPending != 1 {
+		t.Fatalf("err %v, pending %d", c.Err(), l.fastOpenPending)
+	}
+	// The real client's ACK still completes the handshake.
+	send(t, c, Segment{Seq: rseq(6), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	expectState(t, c, Established)
+}

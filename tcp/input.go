@@ -214,8 +214,10 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 
 	// Fourth: SYN (RFC 5961 §4.2; RFC 9293 §3.10.7.4).
 	if syn && !simSynAck {
-		if c.state == SynReceived && c.passive {
-			// Return to LISTEN: the listener forgets this child.
+		if c.state == SynReceived && c.passive && !c.tfo.early {
+			// Return to LISTEN: the listener forgets this child. A
+			// Fast Open child may be the user's already: it gets the
+			// challenge ACK below, as Linux keeps such a child.
 			c.env.Stats.AttemptFails++
 			c.drop(seg, DropSYNChallenged)
 			c.closeWith(now, nil)
