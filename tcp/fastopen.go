@@ -148,8 +148,9 @@ func (c *Conn) fastOpenSynAck(now time.Duration, seg *Segment) {
 		env.Stats.FastOpenActiveFail++ // a lost SYN-data was counted at its timeout
 	}
 	// The rest goes again now, from SND.UNA (RFC 7413 §4.2.1 step 3).
+	// The SYN-ACK still gives synAcked an RTT sample: the SYN itself was
+	// not retransmitted (Karn's rule), as Linux samples it.
 	c.sndNxt = seg.Ack
-	c.timing = false
 }
 
 // tryFastOpen decides what a listener does with a SYN's Fast Open option

@@ -486,3 +486,19 @@ func TestFastOpenServerChildSurvivesInWindowSyn(t *testing.T) {
 	send(t, c, Segment{Seq: rseq(6), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
 	expectState(t, c, Established)
 }
+
+// RFC 6298 §2 and Karn's rule: the SYN was not retransmitted, so the
+// SYN-ACK gives an RTT sample even when it takes none of the SYN's data
+// (Linux samples it too).
+func TestFastOpenRTTSampledWhenOnlySynAcked(t *testing.T) {
+	env := newTestEnv(testConfig())
+	warmCache(t, env, remoteMSS)
+	c := fastOpenClient(t, env, 40030, time.Second)
+	c.Write(pattern(0, 700))
+	recv(t, c)
+	c.now += 30 * time.Millisecond
+	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	if srtt, _ := c.RTT(); srtt != 30*time.Millisecond {
+		t.Fatalf("SRTT %v after a 30 ms handshake, want 30ms", srtt)
+	}
+}
