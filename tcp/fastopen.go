@@ -192,6 +192,12 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		env.Stats.FastOpenListenOverflow++
 		return false
 	}
+	if !env.fastOpenCookieCurrent(now, t, o.FastOpenCookieBytes()) {
+		// Valid under the previous key only: renew it now, before
+		// that key expires (RFC 7413 §4.1.2; Linux's
+		// TCPFastOpenPassiveAltKey).
+		c.tfo.sendCookie, c.tfo.exp = true, o.FastOpenExp
+	}
 	env.Stats.FastOpenPassive++
 	c.tfo.early = true
 	c.tfo.pending = l

@@ -502,3 +502,26 @@ func TestFastOpenRTTSampledWhenOnlySynAcked(t *testing.T) {
 		t.Fatalf("SRTT %v after a 30 ms handshake, want 30ms", srtt)
 	}
 }
+
+// A cookie still valid under the previous key is accepted, and the SYN-ACK
+// hands out one under the current key, so a client's cookie is renewed
+// before its key expires rather than refused once after (Linux's
+// TCPFastOpenPassiveAltKey; RFC 7413 §4.1.2).
+func TestFastOpenServerRenewsCookieOfPreviousKey(t *testing.T) {
+	l, env := fastOpenListener(t)
+	p := env.Config.FastOpenKeyPeriod
+	old := env.fastOpenCookie(p/2, testTuple)
+	now := p + p/2
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, old[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, now, seg)
+	fresh := env.fastOpenCookie(now, testTuple)
+	if bytes.Equal(old[:], fresh[:]) {
+		t.Fatal("the key did not rotate")
+	}
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(6), Flags: flagSYN | flagACK, Window: testBuf - 5, Options: foOpts(testMSS, fresh[:])})
+	if env.Stats.FastOpenPassive != 1 || env.Stats.FastOpenPassiveFail != 0 {
+		t.Fatalf("passive %d, fail %d", env.Stats.FastOpenPassive, env.Stats.FastOpenPassiveFail)
+	}
+}
