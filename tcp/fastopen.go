@@ -148,8 +148,9 @@ func (c *Conn) fastOpenSynAck(now time.Duration, seg *Segment) {
 		env.Stats.FastOpenActiveFail++ // a lost SYN-data was counted at its timeout
 	}
 	// The rest goes again now, from SND.UNA (RFC 7413 §4.2.1 step 3).
+	// The SYN-ACK still gives synAcked an RTT sample: the SYN itself was
+	// not retransmitted (Karn's rule), as Linux samples it.
 	c.sndNxt = seg.Ack
-	c.timing = false
 }
 
 // tryFastOpen decides what a listener does with a SYN's Fast Open option
@@ -190,6 +191,12 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		// the client is verified by a completed handshake.
 		env.Stats.FastOpenListenOverflow++
 		return false
+	}
+	if !env.fastOpenCookieCurrent(now, t, o.FastOpenCookieBytes()) {
+		// Valid under the previous key only: renew it now, before
+		// that key expires (RFC 7413 §4.1.2; Linux's
+		// TCPFastOpenPassiveAltKey).
+		c.tfo.sendCookie, c.tfo.exp = true, o.FastOpenExp
 	}
 	env.Stats.FastOpenPassive++
 	c.tfo.early = true

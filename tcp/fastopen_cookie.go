@@ -108,6 +108,13 @@ func (e *Env) fastOpenCookieValid(now time.Duration, t Tuple, cookie []byte) boo
 	return constantTimeEqual(cookie, want[:])
 }
 
+// fastOpenCookieCurrent reports whether cookie is the one the current key
+// gives: a valid cookie that is not was made under the previous key.
+func (e *Env) fastOpenCookieCurrent(now time.Duration, t Tuple, cookie []byte) bool {
+	want := e.fastOpenCookie(now, t)
+	return constantTimeEqual(cookie, want[:])
+}
+
 // constantTimeEqual compares without an early exit, so the time taken
 // does not tell an attacker how many leading bytes of a guess were right.
 func constantTimeEqual(a, b []byte) bool {

@@ -432,3 +432,96 @@ func TestFastOpenServerChildResetInSynReceived(t *testing.T) {
 		t.Fatalf("err %v, pending %d", c.Err(), l.fastOpenPending)
 	}
 }
+
+// Data a Fast Open server sent in SYN-RECEIVED is still outstanding when
+// the client's ACK takes only the SYN (the data was lost): the
+// retransmission timer must keep running for it (RFC 6298 §5.3), or the
+// connection waits forever.
+func TestFastOpenServerDataSentInSynReceivedIsRetransmitted(t *testing.T) {
+	l, env := fastOpenListener(t)
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, 0, seg)
+	recv(t, c)
+	c.Write([]byte("world"))
+	world := Segment{Seq: c.lseq(1), Ack: rseq(6), Flags: flagACK | flagPSH, Window: testBuf - 5, Payload: []byte("world")}
+	expect(t, recv(t, c), world)
+	c.now = 10 * time.Millisecond
+	send(t, c, Segment{Seq: rseq(6), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	expectState(t, c, Established)
+	expect(t, recv(t, c))
+	if c.Deadline() == never {
+		t.Fatal("no retransmission timer for the data sent in SYN-RECEIVED")
+	}
+	c.now = c.Deadline()
+	expect(t, recv(t, c), world)
+}
+
+// RFC 5961 §4.2: an in-window SYN that is not the client's SYN again gets
+// a challenge ACK. A Fast Open child the user may already hold must not
+// go quietly back to LISTEN on it (that would read as a clean close); as
+// Linux keeps such a child, an off-path attacker cannot end it.
+func TestFastOpenServerChildSurvivesInWindowSyn(t *testing.T) {
+	l, env := fastOpenListener(t)
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, 0, seg)
+	recv(t, c)
+	if l.Accept() != c.Conn {
+		t.Fatal("not acceptable")
+	}
+	before := env.Stats
+	send(t, c, Segment{Seq: rseq(1000), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	expectState(t, c, SynReceived)
+	expectDrop(t, env, before, DropSYNChallenged, 1)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(6), Flags: flagACK, Window: testBuf - 5})
+	if c.Err() != nil || l.fastOpenPending != 1 {
+		t.Fatalf("err %v, pending %d", c.Err(), l.fastOpenPending)
+	}
+	// The real client's ACK still completes the handshake.
+	send(t, c, Segment{Seq: rseq(6), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	expectState(t, c, Established)
+}
+
+// RFC 6298 §2 and Karn's rule: the SYN was not retransmitted, so the
+// SYN-ACK gives an RTT sample even when it takes none of the SYN's data
+// (Linux samples it too).
+func TestFastOpenRTTSampledWhenOnlySynAcked(t *testing.T) {
+	env := newTestEnv(testConfig())
+	warmCache(t, env, remoteMSS)
+	c := fastOpenClient(t, env, 40030, time.Second)
+	c.Write(pattern(0, 700))
+	recv(t, c)
+	c.now += 30 * time.Millisecond
+	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	if srtt, _ := c.RTT(); srtt != 30*time.Millisecond {
+		t.Fatalf("SRTT %v after a 30 ms handshake, want 30ms", srtt)
+	}
+}
+
+// A cookie still valid under the previous key is accepted, and the SYN-ACK
+// hands out one under the current key, so a client's cookie is renewed
+// before its key expires rather than refused once after (Linux's
+// TCPFastOpenPassiveAltKey; RFC 7413 §4.1.2).
+func TestFastOpenServerRenewsCookieOfPreviousKey(t *testing.T) {
+	l, env := fastOpenListener(t)
+	p := env.Config.FastOpenKeyPeriod
+	old := env.fastOpenCookie(p/2, testTuple)
+	now := p + p/2
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, old[:])
+	seg.Payload = []byte("hello")
+	c := accept(t, l, env, now, seg)
+	fresh := env.fastOpenCookie(now, testTuple)
+	if bytes.Equal(old[:], fresh[:]) {
+		t.Fatal("the key did not rotate")
+	}
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(6), Flags: flagSYN | flagACK, Window: testBuf - 5, Options: foOpts(testMSS, fresh[:])})
+	if env.Stats.FastOpenPassive != 1 || env.Stats.FastOpenPassiveFail != 0 {
+		t.Fatalf("passive %d, fail %d", env.Stats.FastOpenPassive, env.Stats.FastOpenPassiveFail)
+	}
+}

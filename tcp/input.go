@@ -128,6 +128,12 @@ func (c *Conn) synAcked(now time.Duration) {
 	if c.sndNxt.LessThan(c.sndUna) {
 		c.sndNxt = c.sndUna
 	}
+	if c.sndMax.GreaterThan(c.sndUna) {
+		// RFC 6298 §5.3: data sent with or after the SYN (a Fast Open
+		// server's in SYN-RECEIVED, RFC 7413 §4.2.2) is still
+		// outstanding: its timer runs on.
+		c.rtoAt = now + c.rto
+	}
 }
 
 // inputOther handles SYN-RECEIVED and the synchronized states
@@ -228,8 +234,10 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 
 	// Fourth: SYN (RFC 5961 §4.2; RFC 9293 §3.10.7.4).
 	if syn && !simSynAck {
-		if c.state == SynReceived && c.passive {
-			// Return to LISTEN: the listener forgets this child.
+		if c.state == SynReceived && c.passive && !c.tfo.early {
+			// Return to LISTEN: the listener forgets this child. A
+			// Fast Open child may be the user's already: it gets the
+			// challenge ACK below, as Linux keeps such a child.
 			c.env.Stats.AttemptFails++
 			c.drop(seg, DropSYNChallenged)
 			c.closeWith(now, nil)
