@@ -122,8 +122,8 @@ type Conn struct {
 	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
 	ka     keepAlive
 
-	answers answerBudgets // for invalid segments (ratelimit.go)
-	tfo     fastOpenState
+	answers answerBudgets  // for invalid segments (ratelimit.go)
+	tfo     *fastOpenState // Fast Open's state, allocated only for a connection that uses it
 }
 
 // NewActive starts an active open (RFC 9293 §3.10.1): a connection in
@@ -260,7 +260,7 @@ func (c *Conn) Negotiated() Negotiated {
 		SendMSS: c.sndMSS, AdvertisedMSS: c.advMSS,
 		WindowScale: c.wsOK, SendShift: c.sndShift, RecvShift: c.rcvShift,
 		SACK: c.sackOK, Timestamps: c.tsOK,
-		SynData: c.tfo.synDataAcked,
+		SynData: c.tfo.dataAcked(),
 	}
 }
 
@@ -467,9 +467,7 @@ func (c *Conn) Deadline() time.Duration {
 	if c.ka.on && c.ka.at < d {
 		d = c.ka.at
 	}
-	if c.tfo.deferSyn && c.tfo.deferUntil < d {
-		d = c.tfo.deferUntil
-	}
+	d = min(d, c.tfo.deferDeadline())
 	d = min(d, c.delAckDeadline())
 	if c.ackNow {
 		return 0

@@ -40,19 +40,19 @@ func (c *Conn) EnableFastOpen(now time.Duration) bool {
 	if c.state != SynSent || c.sndMax != c.iss {
 		return false
 	}
-	c.tfo.active, c.tfo.deferSyn = true, true
+	c.tfo = &fastOpenState{active: true, deferSyn: true}
 	c.tfo.deferUntil = now + c.env.Config.FastOpenConnectDelay
 	return true
 }
 
 // SynDataAcked reports whether data carried in a SYN was acknowledged:
 // ours by the server's SYN-ACK, or the client's by our SYN-ACK.
-func (c *Conn) SynDataAcked() bool { return c.tfo.synDataAcked }
+func (c *Conn) SynDataAcked() bool { return c.tfo.dataAcked() }
 
 // synDeferred reports whether the SYN of a Fast Open connect still waits
 // for data to carry at now.
 func (c *Conn) synDeferred(now time.Duration) bool {
-	return c.tfo.deferSyn && c.snd.n == 0 && now < c.tfo.deferUntil
+	return c.tfo != nil && c.tfo.deferSyn && c.snd.n == 0 && now < c.tfo.deferUntil
 }
 
 // fastOpenSyn adds the Fast Open option to our first SYN and returns the
@@ -100,7 +100,7 @@ func (c *Conn) fastOpenSyn(now time.Duration, s *Segment) int {
 // transmission is a plain SYN (RFC 7413 §4.1.3.1: the path may drop SYNs
 // with data), and the cache remembers the loss.
 func (c *Conn) fastOpenSynTimeout(now time.Duration) {
-	if c.tfo.synData == 0 || c.retries != 1 {
+	if c.tfo == nil || c.tfo.synData == 0 || c.retries != 1 {
 		return
 	}
 	e := c.env.fastOpenCache.entry(now, c.tuple.RemoteAddr, c.env.Config.FastOpenCacheSize)
@@ -114,7 +114,7 @@ func (c *Conn) fastOpenSynTimeout(now time.Duration) {
 // of the SYN's data the server took. Data not acknowledged is sent again
 // at once, right after the SYN-ACK.
 func (c *Conn) fastOpenSynAck(now time.Duration, seg *Segment) {
-	if !c.tfo.active {
+	if !c.tfo.isActive() {
 		return
 	}
 	env := c.env
@@ -175,7 +175,7 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		return false
 	case o.FastOpenLen == 0:
 		env.Stats.FastOpenCookieReqd++
-		c.tfo.sendCookie, c.tfo.exp = true, o.FastOpenExp
+		c.tfo = &fastOpenState{sendCookie: true, exp: o.FastOpenExp}
 		return false
 	case !env.fastOpenCookieValid(now, t, o.FastOpenCookieBytes()):
 		// Invalid or stale: a regular handshake that acknowledges only
@@ -184,7 +184,7 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		if len(seg.Payload) > 0 {
 			l.drop(t, seg, DropFastOpenBadCookie)
 		}
-		c.tfo.sendCookie, c.tfo.exp = true, o.FastOpenExp
+		c.tfo = &fastOpenState{sendCookie: true, exp: o.FastOpenExp}
 		return false
 	case l.fastOpenPending >= l.FastOpenQueue:
 		// RFC 7413 §5.1: bound the requests that hold state before
@@ -192,6 +192,7 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		env.Stats.FastOpenListenOverflow++
 		return false
 	}
+	c.tfo = &fastOpenState{early: true, pending: l}
 	if !env.fastOpenCookieCurrent(now, t, o.FastOpenCookieBytes()) {
 		// Valid under the previous key only: renew it now, before
 		// that key expires (RFC 7413 §4.1.2; Linux's
@@ -199,8 +200,6 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 		c.tfo.sendCookie, c.tfo.exp = true, o.FastOpenExp
 	}
 	env.Stats.FastOpenPassive++
-	c.tfo.early = true
-	c.tfo.pending = l
 	l.fastOpenPending++
 	return true
 }
@@ -224,8 +223,26 @@ func (c *Conn) fastOpenAccept() {
 // fastOpenLeftSynReceived releases the child's place in its listener's
 // Fast Open queue once it is established or gone.
 func (c *Conn) fastOpenLeftSynReceived() {
+	if c.tfo == nil {
+		return
+	}
 	if l := c.tfo.pending; l != nil {
 		l.fastOpenPending--
 		c.tfo.pending = nil
 	}
+}
+
+// The state is allocated only for connections that use Fast Open; these
+// read it for all the others too.
+
+func (f *fastOpenState) isEarly() bool   { return f != nil && f.early }
+func (f *fastOpenState) isActive() bool  { return f != nil && f.active }
+func (f *fastOpenState) dataAcked() bool { return f != nil && f.synDataAcked }
+
+// deferDeadline is when a deferred SYN goes anyway, or never.
+func (f *fastOpenState) deferDeadline() time.Duration {
+	if f == nil || !f.deferSyn {
+		return never
+	}
+	return f.deferUntil
 }

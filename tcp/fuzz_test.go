@@ -287,7 +287,7 @@ func FuzzListenerInput(f *testing.F) {
 			case op == 0xff:
 				now += time.Duration(ctl) * 50 * time.Millisecond
 			case op == 0xfe:
-				if c := l.Accept(); c != nil && c.State() == SynReceived && !c.tfo.early {
+				if c := l.Accept(); c != nil && c.State() == SynReceived && !c.tfo.isEarly() {
 					t.Fatalf("accepted a SYN-RECEIVED child without Fast Open")
 				}
 			case op == 0xfd:
@@ -341,7 +341,7 @@ func FuzzListenerInput(f *testing.F) {
 				}
 			}
 			for _, c := range l.ready {
-				if c.State() == SynReceived && !c.tfo.early || c.State() == Closed {
+				if c.State() == SynReceived && !c.tfo.isEarly() || c.State() == Closed {
 					t.Fatalf("accept queue holds a %v child", c.State())
 				}
 			}

@@ -121,7 +121,7 @@ func (c *Conn) Info() Info {
 		SendSpace:   c.Writable(),
 		PeerFIN:     c.finRcvd,
 		Reordering:  3,
-		SynData:     c.tfo.synDataAcked,
+		SynData:     c.tfo.dataAcked(),
 	}
 	if c.wsOK {
 		in.SendShift, in.RecvShift = c.sndShift, c.rcvShift

@@ -234,7 +234,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 
 	// Fourth: SYN (RFC 5961 §4.2; RFC 9293 §3.10.7.4).
 	if syn && !simSynAck {
-		if c.state == SynReceived && c.passive && !c.tfo.early {
+		if c.state == SynReceived && c.passive && !c.tfo.isEarly() {
 			// Return to LISTEN: the listener forgets this child. A
 			// Fast Open child may be the user's already: it gets the
 			// challenge ACK below, as Linux keeps such a child.
@@ -259,7 +259,7 @@ func (c *Conn) inputOther(now time.Duration, seg *Segment, out *Output) {
 			c.resetBadAck(now, seg, out)
 			return
 		}
-		if c.listener != nil && !c.tfo.early && !c.listener.roomToAccept() {
+		if c.listener != nil && !c.tfo.isEarly() && !c.listener.roomToAccept() {
 			// Like Linux: ignore the final ACK while the accept queue
 			// is full; the SYN-ACK timer retries later.
 			c.env.Stats.ListenOverflows++
@@ -492,7 +492,7 @@ func (c *Conn) resetReceived(now time.Duration) {
 	switch c.state {
 	case SynReceived:
 		c.env.Stats.AttemptFails++
-		if c.tfo.early {
+		if c.tfo.isEarly() {
 			// A Fast Open child the user may already hold: it was
 			// reset, not refused or forgotten.
 			c.closeWith(now, ErrConnectionReset)

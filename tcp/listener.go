@@ -134,7 +134,7 @@ func (l *Listener) drop(t Tuple, seg *Segment, r DropReason) {
 func (l *Listener) roomToAccept() bool { return len(l.ready) < l.acceptLimit() }
 
 func (l *Listener) childEstablished(c *Conn) {
-	if c.tfo.early {
+	if c.tfo.isEarly() {
 		return // already in the accept queue
 	}
 	l.half = remove(l.half, c)

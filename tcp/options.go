@@ -65,7 +65,7 @@ func (c *Conn) synOptions(o *wire.Options, now time.Duration, synAck bool) {
 			o.TSEcr = c.tsRecent
 		}
 	}
-	if synAck && c.tfo.sendCookie {
+	if synAck && c.tfo != nil && c.tfo.sendCookie {
 		// RFC 7413 §4.2.2: a fresh cookie for a request or a bad cookie.
 		ck := c.env.fastOpenCookie(now, c.tuple)
 		o.SetFastOpen(ck[:], c.tfo.exp)

@@ -26,7 +26,7 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 			c.sendSyn(now, out)
 			return
 		}
-		if c.tfo.early && c.sendData(now, out) {
+		if c.tfo.isEarly() && c.sendData(now, out) {
 			// A Fast Open server may send before the handshake ends
 			// (RFC 7413 §4.2.2), as Linux does.
 			return
@@ -76,7 +76,7 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 	}
 	first := c.sndMax == c.iss
 	c.sndNxt = c.iss.Add(1)
-	if first && !synAck && c.tfo.active {
+	if first && !synAck && c.tfo.isActive() {
 		// A retransmitted SYN is a plain one (RFC 7413 §4.1.3.1).
 		c.sndNxt = c.sndNxt.Add(seqnum.Size(c.fastOpenSyn(now, s)))
 	}
