@@ -15,6 +15,7 @@ import (
 func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 	var src, dst netip.Addr
 	var payload []byte
+	var ecn uint8 // RFC 3168 §5: the low two bits of TOS / traffic class
 	switch wire.IPVersion(pkt) {
 	case 4:
 		ip, err := wire.ParseIPv4(pkt)
@@ -26,7 +27,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			s.dropPacket(tcp.DropUnsupported)
 			return
 		}
-		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
+		src, dst, payload, ecn = ip.Src(), ip.Dst(), ip.Payload(), ip.TOS()&3
 		if !s.isLocal(dst) {
 			// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
 			s.dropPacket(tcp.DropNotForUs)
@@ -50,7 +51,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 			s.dropPacket(tcp.DropMalformed)
 			return
 		}
-		src, dst, payload = ip.Src(), ip.Dst(), ip.Payload()
+		src, dst, payload, ecn = ip.Src(), ip.Dst(), ip.Payload(), ip.TrafficClass()&3
 		if !s.isLocal(dst) {
 			s.dropPacket(tcp.DropNotForUs)
 			return
@@ -77,6 +78,7 @@ func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
 		s.dropPacket(tcp.DropNotForUs)
 		return
 	}
+	s.rxSeg.ECN = ecn
 	s.inputTCP(now, src, dst, payload)
 }
 

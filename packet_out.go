@@ -84,11 +84,13 @@ func (s *Stack) buildPacket(buf []byte, o *tcp.OutSegment) int {
 		wire.EncodeIPv4(buf, &wire.IPv4Fields{
 			Src: t.LocalAddr, Dst: t.RemoteAddr, Protocol: wire.ProtoTCP,
 			TTL: 64, ID: s.ipID, DontFragment: true, PayloadLen: tcpLen,
+			TOS: seg.ECN & 3, // RFC 3168 §5: the ECN field; DSCP 0
 		})
 	} else {
 		wire.EncodeIPv6(buf, &wire.IPv6Fields{
 			Src: t.LocalAddr, Dst: t.RemoteAddr, NextHeader: wire.ProtoTCP,
 			HopLimit: 64, PayloadLen: tcpLen,
+			TrafficClass: seg.ECN & 3,
 		})
 	}
 	return ipLen + tcpLen

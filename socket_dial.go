@@ -20,6 +20,9 @@ type DialOptions struct {
 	// buffers (SO_SNDBUF, SO_RCVBUF). The receive buffer sets the
 	// window and window scale the SYN offers.
 	SendBuffer, RecvBuffer int
+	// CongestionControl, when set, chooses the connection's algorithm
+	// (Linux's TCP_CONGESTION) over the stack's tcp.Config one.
+	CongestionControl tcp.CCAlgorithm
 }
 
 // StartDial begins an active open and returns at once, with the
@@ -97,6 +100,9 @@ func (s *Stack) StartDial(network, address string, opts DialOptions) (*Conn, err
 	c := s.newConn(tcp.NewActive(s.env, t, now), t)
 	// Before the first Poll, so the SYN already reflects the buffers.
 	c.tcb.SetBuffers(opts.SendBuffer, opts.RecvBuffer)
+	if opts.CongestionControl != tcp.CCDefault {
+		c.tcb.SetCongestionControl(opts.CongestionControl)
+	}
 	s.conns[t] = c
 	s.markDirty(c)
 	s.flushLocked(now)

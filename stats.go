@@ -50,6 +50,8 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesFailed": st.SyncookiesFailed,
 		"SyncookiesNoTS":   st.SyncookiesNoTS,
 		"KeepAliveProbes":  st.KeepAliveProbes,
+		"ECNCEReceived":    st.ECNCEReceived,
+		"ECNReductions":    st.ECNReductions,
 		"FastRecoveries":   st.FastRecoveries,
 		"RTOs":             st.RTOs,
 		"LossProbes":       st.LossProbes,

@@ -166,7 +166,7 @@ func writeHeader(w io.Writer, s settings, quick bool) {
 	fmt.Fprintf(w, "  go:        %s %s/%s, GOMAXPROCS=%d, NumCPU=%d\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "  gvisor:    gvisor.dev/gvisor %s (Reno, SACK on, RACK, receive-buffer moderation capped at the buffer size)\n", gvisorVersion())
-	fmt.Fprintf(w, "  threeway:  this tree (../), NewReno, SACK/timestamps/window scaling offered\n")
+	fmt.Fprintf(w, "  threeway:  this tree (../), CUBIC + HyStart++, SACK/RACK-TLP, delayed ACK, SACK/timestamps/window scaling offered\n")
 	fmt.Fprintf(w, "  transport: two stacks per kind in one process on a threeway link.Pipe (queue %d packets,\n", queueLen)
 	fmt.Fprintf(w, "             one copy into the peer's queue, one copy out to the reader); gVisor attached by a\n")
 	fmt.Fprintf(w, "             stack.LinkEndpoint adapter that gathers each packet into one buffer and reads into gVisor views\n")

@@ -236,6 +236,8 @@ func (b *twBackend) sysctl(name, value string) (bool, error) {
 		c.NoSACK = n == 0
 	case "net.ipv4.tcp_window_scaling":
 		c.NoWindowScaling = n == 0
+	case "net.ipv4.tcp_ecn": // 0 off, 1 ask and accept, 2 accept (RFC 3168)
+		c.ECN = map[int]tcp.ECNMode{0: tcp.ECNOff, 1: tcp.ECNOn}[n]
 	default:
 		return false, nil
 	}

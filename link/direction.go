@@ -98,6 +98,10 @@ func (d *direction) sendImpaired(pkts [][]byte) {
 				corrupt(d.rng, b)
 				d.stats.corrupted.Add(1)
 			}
+			if d.imp.CE > 0 && ecnCapable(b) && chance(d.rng, d.imp.CE) {
+				markCE(b)
+				d.stats.ceMarked.Add(1)
+			}
 			d.flight.push(inFlight{at: d.arrival(now, len(b)), seq: d.seq, pkt: b})
 			d.seq++
 		}

@@ -14,6 +14,10 @@ type Impairments struct {
 	// still lets it route but the TCP checksum fails), or in any byte of a
 	// packet of 20 bytes or less.
 	Loss, Duplicate, Reorder, Corrupt float64
+	// CE is the probability that an ECN-capable packet (ECT(0) or ECT(1)
+	// in the IP header, RFC 3168 §5) is marked Congestion Experienced,
+	// as an AQM router would instead of dropping it.
+	CE float64
 	// Delay is the one-way delay; each packet adds a uniform jitter in
 	// [0, Jitter). A reordered packet is held back by an extra
 	// Delay+ReorderDelay.
@@ -32,7 +36,7 @@ type Impairments struct {
 // none reports whether the impairments leave packets untouched, allowing
 // the direct copy-to-peer path.
 func (m *Impairments) none() bool {
-	return m.Loss <= 0 && m.Duplicate <= 0 && m.Reorder <= 0 && m.Corrupt <= 0 &&
+	return m.Loss <= 0 && m.Duplicate <= 0 && m.Reorder <= 0 && m.Corrupt <= 0 && m.CE <= 0 &&
 		m.Delay <= 0 && m.Jitter <= 0 && m.Bandwidth <= 0 && m.Drop == nil
 }
 
@@ -63,4 +67,36 @@ func corrupt(rng *rand.Rand, pkt []byte) {
 	case len(pkt) > 0:
 		pkt[rng.IntN(len(pkt))] ^= 1 << rng.IntN(8)
 	}
+}
+
+// ecnCapable reports whether an IP packet carries ECT(0) or ECT(1).
+func ecnCapable(pkt []byte) bool {
+	switch {
+	case len(pkt) >= 20 && pkt[0]>>4 == 4:
+		e := pkt[1] & 3
+		return e == 1 || e == 2
+	case len(pkt) >= 40 && pkt[0]>>4 == 6:
+		e := pkt[1] >> 4 & 3
+		return e == 1 || e == 2
+	}
+	return false
+}
+
+// markCE sets an ECN-capable packet's ECN field to CE (RFC 3168 §5). For
+// IPv4 the header checksum is updated incrementally (RFC 1624 eqn. 3):
+// the field sits in the header's first 16-bit word.
+func markCE(pkt []byte) {
+	if pkt[0]>>4 == 6 {
+		pkt[1] |= 3 << 4
+		return
+	}
+	old := uint16(pkt[0])<<8 | uint16(pkt[1])
+	pkt[1] |= 3
+	new := uint16(pkt[0])<<8 | uint16(pkt[1])
+	sum := uint32(^(uint16(pkt[10])<<8 | uint16(pkt[11]))) + uint32(^old) + uint32(new)
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	ck := ^uint16(sum)
+	pkt[10], pkt[11] = byte(ck>>8), byte(ck)
 }

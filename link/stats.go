@@ -13,6 +13,7 @@ type PipeStats struct {
 	Corrupted  uint64 // copies with a bit flipped
 	QueueDrops uint64 // copies dropped because the peer's queue was full or closed
 	Filtered   uint64 // dropped by the Drop function
+	CEMarked   uint64 // ECN-capable copies marked Congestion Experienced
 }
 
 // counters is PipeStats in atomic form, so the fast path need not take
@@ -20,7 +21,7 @@ type PipeStats struct {
 type counters struct {
 	sent, delivered, lost, duplicated atomic.Uint64
 	reordered, corrupted, queueDrops  atomic.Uint64
-	filtered                          atomic.Uint64
+	filtered, ceMarked                atomic.Uint64
 }
 
 func (c *counters) snapshot() PipeStats {
@@ -33,5 +34,6 @@ func (c *counters) snapshot() PipeStats {
 		Corrupted:  c.corrupted.Load(),
 		QueueDrops: c.queueDrops.Load(),
 		Filtered:   c.filtered.Load(),
+		CEMarked:   c.ceMarked.Load(),
 	}
 }

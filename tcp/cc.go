@@ -87,3 +87,12 @@ func (c *Conn) SetCongestionControl(a CCAlgorithm) {
 
 // CongestionControl returns the connection's algorithm.
 func (c *Conn) CongestionControl() CongestionControl { return c.ca }
+
+// CongestionAlgorithm names the connection's algorithm.
+func (c *Conn) CongestionAlgorithm() CCAlgorithm {
+	switch c.ca.(type) {
+	case *newReno:
+		return CCNewReno
+	}
+	return CCCubic
+}

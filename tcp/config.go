@@ -24,6 +24,7 @@ type Config struct {
 	CongestionControl CCAlgorithm   // per-stack algorithm (cc.go); a Conn may override it
 	DelayedAck        time.Duration // delayed-ACK timeout (delack.go): default 40 ms, at most 499 ms (MUST-40)
 	NoDelayedAck      bool          // acknowledge every segment with text at once
+	ECN               ECNMode       // RFC 3168 (ecn.go): default accept the peer's request, ECNOn to ask too
 }
 
 // DefaultConfig returns the defaults: Linux-like limits and the RFC timers.

@@ -110,6 +110,7 @@ type Conn struct {
 
 	cc     congestion
 	delack delAck
+	ecn    ecnState
 	ca     CongestionControl // the congestion-control algorithm (cc.go)
 	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
 

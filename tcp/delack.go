@@ -11,8 +11,8 @@ import (
 //   - at once during the first quickAckSegments segments of a
 //     connection (so the peer's slow start is not slowed down, as Linux's
 //     quick-ack mode does),
-//   - at once when two full-sized segments (the largest seen so far) are
-//     unacknowledged,
+//   - at once when more than a full-sized segment (the largest seen so
+//     far) is unacknowledged, so at least every second one (SHLD-19),
 //   - otherwise within Config.DelayedAck (default 40 ms, Linux's minimum
 //     delay; at most 500 ms, MUST-40), or sooner with data or a window
 //     update going out.
@@ -58,8 +58,13 @@ func (c *Conn) ackText(now time.Duration, inOrder bool, n int) {
 	case cfg.NoDelayedAck, d.quick < quickAckSegments:
 		d.quick++
 		c.ackNow = true
-	case int(c.lastAckSent.Size(c.rcvNxt)) >= 2*d.rcvMSS:
-		// SHLD-19: at least every second full-sized segment.
+	case int(c.lastAckSent.Size(c.rcvNxt)) > d.rcvMSS:
+		// SHLD-19 asks for an ACK at least every second full-sized
+		// segment; like Linux, ACK once more than one full segment's
+		// worth is unacknowledged, so a full segment and a short tail
+		// (the end of a write) are not held back. The sender's tail
+		// loss probe allows for a delayed ACK only when a single
+		// segment is in flight (RFC 8985 §7.2).
 		c.ackNow = true
 	case !c.delAckPending():
 		d.at, d.armed = now+cfg.DelayedAck, c.lastAckSent

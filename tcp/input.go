@@ -386,6 +386,7 @@ func (c *Conn) acceptText(now time.Duration, seg *Segment, seq seqnum.Value, pay
 				return
 			}
 			c.noteDuplicateText(seg, seq, payload)
+			c.ecnReceived(seg)
 			// RFC 5681 §4.2: out-of-order text, and text that fills
 			// a gap, gets an ACK at once, one per segment, so the
 			// sender sees each arrival (duplicate ACKs, SACK blocks).
@@ -537,6 +538,10 @@ func (c *Conn) processAck(now time.Duration, seg *Segment) {
 		if ai.advanced {
 			c.scheduleTLP(now)
 		}
+	}
+	// After recovery: a loss it just detected is this window's reduction.
+	if ai.advanced || ai.dup || ai.sacked {
+		c.ecnAck(now, seg)
 	}
 	// Window update (RFC 9293 §3.10.7.4): "If SND.UNA =< SEG.ACK =<
 	// SND.NXT", and only from a segment newer than the one that last set

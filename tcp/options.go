@@ -104,6 +104,7 @@ func (c *Conn) negotiate(seg *Segment, now time.Duration) {
 	} else {
 		c.tsOK = false
 	}
+	c.ecnNegotiate(seg)
 	c.cc.init(c)
 }
 

@@ -54,6 +54,7 @@ func (c *Conn) sendSyn(now time.Duration, out *Output) {
 	s.Seq = c.iss
 	s.Flags = flagSYN
 	synAck := c.state != SynSent
+	s.Flags |= c.ecnSynFlags(synAck)
 	if synAck {
 		s.Flags |= flagACK
 		s.Ack = c.rcvNxt
@@ -116,6 +117,7 @@ func (c *Conn) sendAck(now time.Duration, out *Output) {
 	s.Window = c.windowField()
 	c.dataOptions(&s.Options, now)
 	c.sackReported(&s.Options)
+	c.ecnMark(s, s.Seq, 0)
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
 }
@@ -143,6 +145,7 @@ func (c *Conn) emit(now time.Duration, out *Output, seq seqnum.Value, n int, fin
 		s.Flags |= flagFIN
 	}
 	s.Window = c.windowField()
+	c.ecnMark(s, seq, n)
 	c.lastAckSent = c.rcvNxt
 	c.ackNow = false
 	c.recordSent(now, seq, n, fin)

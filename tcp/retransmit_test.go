@@ -145,7 +145,7 @@ func TestRTOComputationRFC6298(t *testing.T) {
 	if s, r := d.RTT(); s != time.Microsecond || r != time.Microsecond+time.Millisecond {
 		t.Fatalf("srtt %v rto %v", s, r)
 	}
-	// MinRTO: default 200 ms (RFC 8961 §4, as Linux), or RFC 6298 §2.4's
+	// MinRTO: default 200 ms (RFC 8961, as Linux), or RFC 6298 §2.4's
 	// 1 s when configured.
 	for _, m := range []struct {
 		cfg Config

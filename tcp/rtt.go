@@ -7,28 +7,32 @@ import "time"
 // With timestamps (RFC 7323 §4) every ACK of new data gives a sample,
 // TSval clock now minus its TSecr, so retransmissions cannot confuse it
 // (RTTM). Without them one segment at a time is timed and retransmitted
-// data is never sampled (Karn's rule, RFC 6298 §3). Samples feed RFC
+// data is never sampled (Karn's rule, RFC 6298 §3); the timed segment's
+// sample, exact to the clock, is used with timestamps too. Samples feed RFC
 // 6298 §2's estimator; the RTO is clamped to [MinRTO, MaxRTO], MinRTO
-// 200 ms by default (RFC 8961 §4; see docs/CONFORMANCE.md).
+// 200 ms by default, as Linux and gVisor (RFC 8961 leaves the floor to
+// implementations; see docs/CONFORMANCE.md).
 
 // ackRTT returns the RTT sample of an ACK that acknowledged new data, 0
-// if it gives none, and feeds it to the RTO estimator.
+// if it gives none, and feeds it to the RTO estimator. An ACK covering
+// the one timed segment gives its exact time (Karn's rule keeps that
+// unambiguous); otherwise, with timestamps, TSecr gives the RTT in 1 ms
+// ticks, and less than a tick is no sample (it would read as 0 on a fast
+// path whose real RTT is anywhere below 1 ms).
 func (c *Conn) ackRTT(now time.Duration, seg *Segment) time.Duration {
 	var r time.Duration
-	if c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 {
+	if c.timing && seg.Ack.GreaterThanEq(c.timedSeq) {
+		c.timing = false
+		r = now - c.timedAt
+	} else if c.tsOK && seg.Options.HasTimestamps && seg.Options.TSEcr != 0 {
 		// RFC 7323 §4.2: TSecr of an ACK of new data echoes the
 		// segment that caused it, and the serial difference is the
 		// RTT in ticks of our 1 ms clock. A TSecr from the future or
 		// older than MaxRTO is not an echo of ours.
 		d := c.tsVal(now) - seg.Options.TSEcr
-		if int32(d) >= 0 && time.Duration(d)*time.Millisecond <= c.env.Config.MaxRTO {
-			// Less than a tick is not zero: 0 means "no sample".
-			r = max(time.Duration(d)*time.Millisecond, time.Microsecond)
+		if int32(d) > 0 && time.Duration(d)*time.Millisecond <= c.env.Config.MaxRTO {
+			r = time.Duration(d) * time.Millisecond
 		}
-		c.timing = false
-	} else if c.timing && seg.Ack.GreaterThanEq(c.timedSeq) {
-		c.timing = false
-		r = now - c.timedAt
 	}
 	if r > 0 {
 		c.rttSample(r)

@@ -16,6 +16,9 @@ type Segment struct {
 	Window  uint16
 	Options wire.Options
 	Payload []byte
+	// ECN is the IP header's ECN field (RFC 3168 §5): what the packet
+	// arrived with, and what the stack puts on the one it sends.
+	ECN uint8
 }
 
 // Len is the segment's length in sequence space: payload plus one for

@@ -27,6 +27,8 @@ type Stats struct {
 	SyncookiesFailed uint64 // ACKs whose cookie was forged, stale or wrong
 	SyncookiesNoTS   uint64 // cookies sent without timestamps: only the MSS survives
 	KeepAliveProbes  uint64 // keep-alive probes sent
+	ECNCEReceived    uint64 // text segments that arrived CE-marked (RFC 3168)
+	ECNReductions    uint64 // window reductions for ECE
 	// Loss recovery (Linux's TcpExt names where one exists).
 	FastRecoveries uint64 // recoveries entered on SACK, RACK or duplicate ACKs (TCPSackRecovery+TCPRenoRecovery)
 	RTOs           uint64 // retransmission timeouts of data (TCPTimeouts)
