@@ -483,6 +483,7 @@ func (c *Conn) finReceived(now time.Duration) {
 func (c *Conn) enterTimeWait(now time.Duration) {
 	c.setState(TimeWait)
 	c.rtoAt, c.persistAt = never, never
+	c.rackAt, c.tlpAt = never, never
 	c.closeAt = now + 2*c.env.Config.MSL
 	c.snd.release(&c.env.sendPool)
 }

@@ -35,7 +35,7 @@ func sentAfter(t1 time.Duration, seq1 seqnum.Value, t2 time.Duration, seq2 seqnu
 
 // delivered is RFC 8985 §6.2 steps 2 and 3 for one segment that this ACK
 // newly acknowledged or SACKed; fack is RACK.fack before this ACK.
-func (r *rack) delivered(s *txSeg, now time.Duration, tsEcr uint32, tsOK bool, tsAt func(time.Duration) uint32, fack seqnum.Value) {
+func (r *rack) delivered(s *txSeg, now time.Duration, fack seqnum.Value) {
 	rtt := now - s.sentAt
 	if s.flags&segEverRetrans != 0 {
 		// Step 2: for a retransmitted segment the sample is ambiguous;

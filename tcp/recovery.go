@@ -106,7 +106,7 @@ func (c *Conn) deliveredSeg(now time.Duration, seg *Segment, s *txSeg, fack seqn
 		return
 	}
 	seen := c.rack.reorderingSeen
-	c.rack.delivered(s, now, seg.Options.TSEcr, c.tsOK && seg.Options.HasTimestamps, c.tsVal, fack)
+	c.rack.delivered(s, now, fack)
 	if c.rack.reorderingSeen && (!seen || s.end.LessThan(fack)) {
 		// Delivered below segments SACKed before it: the network
 		// reordered it by this many segments (the degree of RFC 4737

@@ -467,3 +467,63 @@ func TestDSACKSentForDuplicateText(t *testing.T) {
 	c.ackNow = true
 	expect(t, recv(t, c), want(150, testBuf-150, 500, 600))
 }
+
+// RFC 8985 §3.3 and §6.2: once the path has shown reordering, three
+// SACKed segments above a hole no longer make it lost at once (DupThresh);
+// RACK waits RACK.rtt + reo_wnd (min_RTT/4 here) from the hole's send
+// time, on its reordering timer, and only then retransmits.
+func TestReorderingSeenDefersToRACKTimer(t *testing.T) {
+	c := bulkSACK(t) // ten segments sent at 0; now 100 ms
+	send(t, c, peerAck(c, testMSS))
+	recv(t, c)
+	c.rack.reorderingSeen = true
+	for k := 2; k <= 4; k++ {
+		send(t, c, peerAck(c, testMSS, 2*testMSS, (k+1)*testMSS))
+		for _, i := range segIndexes(c, recv(t, c)) {
+			if i == 1 {
+				t.Fatalf("hole retransmitted after %d SACKed segments despite reordering", k-1)
+			}
+		}
+	}
+	if c.rec.state != recOpen {
+		t.Fatal("recovery entered before the reordering window passed")
+	}
+	if d := c.Deadline(); d != 125*time.Millisecond {
+		t.Fatalf("RACK timer at %v, want 125ms (sent at 0 + RACK.rtt 100ms + reo_wnd 25ms)", d)
+	}
+	c.now = 125 * time.Millisecond
+	if ix := segIndexes(c, recv(t, c)); len(ix) == 0 || ix[0] != 1 {
+		t.Fatalf("sent %v at the RACK timer, want segment 1", ix)
+	}
+	if c.rec.state != recFast {
+		t.Fatal("no recovery after the RACK timer")
+	}
+}
+
+// RFC 8985 §7.4 with §6: when the probe's SACK lets RACK find the loss,
+// fast recovery takes over the probe episode: one reduction, not a second
+// one when the probe is acknowledged.
+func TestTLPThenRecoveryReducesOnce(t *testing.T) {
+	c := rttConn(t)
+	c.Write(pattern(1, 4*testMSS))
+	recv(t, c)
+	c.now = c.Deadline()
+	if segs := recv(t, c); len(segs) != 1 || c.tlp.probes != 1 {
+		t.Fatalf("probe: %d segments, %d probes", len(segs), c.tlp.probes)
+	}
+	// Only the probe (the last segment) arrived: RACK deems the rest lost.
+	c.now += 100 * time.Millisecond
+	send(t, c, peerAck(c, 1, 1+3*testMSS, 1+4*testMSS))
+	if c.rec.state != recFast {
+		t.Fatal("no recovery from the probe's SACK")
+	}
+	ssthresh := c.ca.Ssthresh()
+	if ix := segIndexes(c, recv(t, c)); len(ix) == 0 {
+		t.Fatal("nothing retransmitted")
+	}
+	c.now += 100 * time.Millisecond
+	send(t, c, peerAck(c, 1+4*testMSS))
+	if c.rec.state != recOpen || c.ca.Ssthresh() != ssthresh || c.env.Stats.FastRecoveries != 1 {
+		t.Fatalf("state %v ssthresh %d (was %d) recoveries %d", c.rec.state, c.ca.Ssthresh(), ssthresh, c.env.Stats.FastRecoveries)
+	}
+}

@@ -58,7 +58,10 @@ func (c *Conn) scheduleTLP(now time.Duration) {
 	c.tlpAt = now + c.pto(now)
 }
 
-func (c *Conn) cancelTLP() { c.tlpAt, c.tlp.due = never, false }
+// cancelTLP stops the probe timer and ends a probe episode: recovery or
+// a timeout has taken over, and its own reduction covers the loss a
+// probe might have repaired (no second one from §7.4).
+func (c *Conn) cancelTLP() { c.tlpAt, c.tlp.due, c.tlp.active = never, false, false }
 
 // tlpTimeout fires the probe timer: the probe goes out on this Poll.
 func (c *Conn) tlpTimeout() {
