@@ -28,6 +28,8 @@ fi
 
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race (main module)"
 # One package at a time: the kernel interop tests and the packetdrill
 # scripts' Linux backend run in real time and keep their timing margins

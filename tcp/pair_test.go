@@ -16,7 +16,6 @@ type pair struct {
 	server   *Conn
 	now      time.Duration
 	out      Output
-	trace    []string
 }
 
 var (
