@@ -89,6 +89,10 @@ func gpOptions(opts []layers.TCPOption) (o wire.Options, ok bool) {
 			for i := 0; i < o.NumSACK; i++ {
 				o.SACK[i] = wire.SACKBlock{Start: binary.BigEndian.Uint32(d[8*i:]), End: binary.BigEndian.Uint32(d[8*i+4:])}
 			}
+		case 34: // TCP Fast Open (RFC 7413 §4.1.1): a cookie of 0 or an even 4..16 bytes
+			if !o.SetFastOpen(d, false) {
+				o.FastOpenBad = true
+			}
 		}
 	}
 	return o, true
@@ -326,7 +330,8 @@ func gpOptionLists() [][]layers.TCPOption {
 		{ts(5, 6), sack(1, 2, 3, 4, 5, 6)},                        // 36 bytes, unaligned, padded
 		{mss(536), ts(5, 6), sack(1, 2, 3, 4, 5, 6)},              // exactly 40
 		{gpOption(30, 1, 2, 3, 4), mss(1200)},                     // unknown kind (MPTCP) skipped
-		{gpOption(34, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff), ws(2)}, // TFO cookie skipped
+		{gpOption(34, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff), ws(2)}, // TFO cookie (RFC 7413)
+		{gpOption(34, 0xaa, 0xbb, 0xcc), ws(2)},                   // TFO cookie of a bad length: ignored, marked
 		{mss(100), mss(200)},                                      // later copy wins
 		{ws(255)},                                                 // raw shift kept
 		{sackOK, {OptionType: layers.TCPOptionKindEndList, OptionLength: 1}},
