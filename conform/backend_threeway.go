@@ -2,6 +2,7 @@ package conform
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -178,6 +179,10 @@ type twBackend struct {
 	socks []*twSock
 	// stuck counts steps in a row that did not move time.
 	stuck int
+	// Fast Open (RFC 7413) as the sysctls set it: Linux's
+	// net.ipv4.tcp_fastopen bits and net.ipv4.tcp_fastopen_key.
+	fastOpenFlags int
+	fastOpenKey   *[16]byte
 }
 
 func newThreewayBackend() backend { return &twBackend{} }
@@ -223,6 +228,9 @@ func (b *twBackend) ensureStack() error {
 		return err
 	}
 	b.stack = s
+	if k := b.fastOpenKey; k != nil {
+		s.SetFastOpenKey(*k, *k)
+	}
 	return nil
 }
 
@@ -295,6 +303,27 @@ func (b *twBackend) shell(line, dir string, note func(string, ...any)) error {
 func (b *twBackend) sysctl(name, value string) (bool, error) {
 	c := &b.tcp
 	switch name {
+	case "net.ipv4.tcp_fastopen_key":
+		// Four hex words, each stored little-endian (Linux's
+		// proc_tcp_fastopen_key); a second key after a comma is the
+		// backup, which threeway sets to the primary.
+		var k [16]byte
+		words := strings.Split(strings.Split(value, ",")[0], "-")
+		if len(words) != 4 {
+			return false, fmt.Errorf("%s=%q: want four hex words", name, value)
+		}
+		for i, w := range words {
+			v, err := strconv.ParseUint(w, 16, 32)
+			if err != nil {
+				return false, fmt.Errorf("%s=%q: %v", name, value, err)
+			}
+			binary.LittleEndian.PutUint32(k[4*i:], uint32(v))
+		}
+		b.fastOpenKey = &k
+		if b.stack != nil {
+			b.stack.SetFastOpenKey(k, k)
+		}
+		return true, nil
 	case "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem":
 		// "min default max": Linux offers its window scale for the
 		// largest receive buffer and grows send buffers up to the
@@ -316,17 +345,24 @@ func (b *twBackend) sysctl(name, value string) (bool, error) {
 		}
 		return true, nil
 	}
-	n, err := strconv.Atoi(value)
+	n, err := strconv.ParseInt(value, 0, 64)
 	if err != nil {
 		return false, nil
 	}
+	if name == "net.ipv4.tcp_fastopen" {
+		// 0x1 client, 0x2 server (with TCP_FASTOPEN), 0x400 server on
+		// every listener; the other bits (no cookie needed, blackhole
+		// tuning) have no equivalent and are ignored.
+		b.fastOpenFlags = int(n)
+		return true, nil
+	}
 	switch name {
 	case "net.ipv4.tcp_syn_retries":
-		c.SynRetries = n
+		c.SynRetries = int(n)
 	case "net.ipv4.tcp_synack_retries":
-		c.SynAckRetries = n
+		c.SynAckRetries = int(n)
 	case "net.ipv4.tcp_retries2":
-		c.Retries = n
+		c.Retries = int(n)
 	case "net.ipv4.tcp_timestamps":
 		c.NoTimestamps = n == 0
 	case "net.ipv4.tcp_sack":
@@ -334,7 +370,7 @@ func (b *twBackend) sysctl(name, value string) (bool, error) {
 	case "net.ipv4.tcp_window_scaling":
 		c.NoWindowScaling = n == 0
 	case "net.ipv4.tcp_ecn": // 0 off, 1 ask and accept, 2 accept (RFC 3168)
-		c.ECN = map[int]tcp.ECNMode{0: tcp.ECNOff, 1: tcp.ECNOn}[n]
+		c.ECN = map[int64]tcp.ECNMode{0: tcp.ECNOff, 1: tcp.ECNOn}[n]
 	default:
 		return false, nil
 	}
@@ -365,6 +401,10 @@ type twSock struct {
 	linger0  bool
 	sndBuf   int
 	rcvBuf   int
+	// fastOpenConnect is TCP_FASTOPEN_CONNECT; fastOpenQueue the
+	// listener's TCP_FASTOPEN queue length.
+	fastOpenConnect bool
+	fastOpenQueue   int
 	// ka is SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; zero
 	// durations and count mean the stack's defaults.
 	ka net.KeepAliveConfig
@@ -421,6 +461,9 @@ func (s *twSock) listen(backlog int) error {
 		return errnoFrom(err)
 	}
 	ln.SetBacklog(0, acceptQueue(backlog))
+	if s.b.fastOpenFlags&0x400 != 0 {
+		ln.SetFastOpen(max(backlog, 1))
+	}
 	s.ln = ln
 	return nil
 }
@@ -473,6 +516,7 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	}
 	c, err := s.b.stack.StartDial(s.network(), ap.String(), threeway.DialOptions{
 		LocalAddress: local, SendBuffer: s.sndBuf, RecvBuffer: s.rcvBuf,
+		FastOpen: s.fastOpenConnect && s.b.fastOpenFlags&1 != 0,
 	})
 	if err != nil {
 		return errnoFrom(err)
@@ -642,6 +686,21 @@ func (s *twSock) setsockopt(level, name int, v sockVal) error {
 				s.b.tcp.SendBuffer = v.Int
 			}
 		}
+		return nil
+	case level == solTCP && name == tcpFastOpen:
+		if s.b.fastOpenFlags&2 == 0 {
+			return syscall.ENOPROTOOPT
+		}
+		s.fastOpenQueue = v.Int
+		if s.ln != nil {
+			s.ln.SetFastOpen(v.Int)
+		}
+		return nil
+	case level == solTCP && name == tcpFastOpenConnect:
+		if s.conn != nil {
+			return syscall.EISCONN
+		}
+		s.fastOpenConnect = v.Int != 0
 		return nil
 	case level == solTCP && name == tcpNoDelay:
 		s.noDelay = v.Int != 0

@@ -114,6 +114,9 @@ func (s *twSock) info() (map[string]int64, error) {
 	if in.WindowScale {
 		opts |= 4
 	}
+	if in.SynData {
+		opts |= 32 // TCPI_OPT_SYN_DATA
+	}
 	return map[string]int64{
 		"tcpi_state": tcpiState[in.State], "tcpi_ca_state": int64(in.CAState),
 		"tcpi_retransmits": int64(in.Retransmits), "tcpi_backoff": int64(in.Backoff), "tcpi_options": opts,

@@ -54,21 +54,23 @@ var symbols = map[string]int64{
 
 // Option names the backends understand, by (level, name).
 const (
-	solSocket    = 1
-	solTCP       = 6
-	soReuseAddr  = 2
-	soError      = 4
-	soSndBuf     = 7
-	soRcvBuf     = 8
-	soKeepAlive  = 9
-	soLinger     = 13
-	soReusePort  = 15
-	tcpNoDelay   = 1
-	tcpMaxSeg    = 2
-	tcpKeepIdle  = 4
-	tcpKeepIntvl = 5
-	tcpKeepCnt   = 6
-	oNonblock    = 0x800
+	solSocket          = 1
+	solTCP             = 6
+	soReuseAddr        = 2
+	soError            = 4
+	soSndBuf           = 7
+	soRcvBuf           = 8
+	soKeepAlive        = 9
+	soLinger           = 13
+	soReusePort        = 15
+	tcpNoDelay         = 1
+	tcpMaxSeg          = 2
+	tcpKeepIdle        = 4
+	tcpKeepIntvl       = 5
+	tcpKeepCnt         = 6
+	tcpFastOpen        = 23 // TCP_FASTOPEN: a listener's Fast Open queue length
+	tcpFastOpenConnect = 30
+	oNonblock          = 0x800
 )
 
 var errnoNames = map[string]syscall.Errno{
