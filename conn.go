@@ -28,11 +28,7 @@ type Conn struct {
 	heapIdx  int
 	deadline time.Duration
 
-	rwait chan struct{}
-	wwait chan struct{}
-
-	rdeadline  atomic.Int64 // unix nanoseconds of the clock; 0 = none
-	wdeadline  atomic.Int64
+	deadlines
 	rtimer     clock.Timer // guarded by readMu
 	wtimer     clock.Timer // guarded by writeMu
 	readMu     sync.Mutex
@@ -45,8 +41,7 @@ type Conn struct {
 func (s *Stack) newConn(tcb *tcp.Conn, t tcp.Tuple) *Conn {
 	return &Conn{
 		s: s, tcb: tcb, tuple: t, heapIdx: -1,
-		rwait: make(chan struct{}, 1),
-		wwait: make(chan struct{}, 1),
+		deadlines: deadlines{rwait: make(chan struct{}, 1), wwait: make(chan struct{}, 1)},
 	}
 }
 
@@ -322,37 +317,5 @@ func (c *Conn) SetReadBuffer(n int) error {
 // SetWriteBuffer sets the send buffer size; effective before the handshake.
 func (c *Conn) SetWriteBuffer(n int) error {
 	c.do(func(time.Duration) { c.tcb.SetBuffers(n, 0) })
-	return nil
-}
-
-// setDeadline stores t as Unix nanoseconds, 0 meaning none; a deadline
-// that happens to be the Unix epoch is stored as 1 ns after it, still
-// long past.
-func setDeadline(a *atomic.Int64, t time.Time) {
-	if t.IsZero() {
-		a.Store(0)
-	} else {
-		a.Store(max(t.UnixNano(), 1))
-	}
-}
-
-// SetDeadline sets the read and write deadlines, in the stack clock's time.
-func (c *Conn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	c.SetWriteDeadline(t)
-	return nil
-}
-
-// SetReadDeadline sets the read deadline.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	setDeadline(&c.rdeadline, t)
-	notify(c.rwait)
-	return nil
-}
-
-// SetWriteDeadline sets the write deadline.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
-	setDeadline(&c.wdeadline, t)
-	notify(c.wwait)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/threeway-tcp/threeway/clock"
 	"github.com/threeway-tcp/threeway/wire"
@@ -30,13 +29,11 @@ type PingConn struct {
 	local  netip.Addr // unspecified: any of the family's addresses
 	remote netip.Addr // the peer of a connected socket, else invalid
 
-	q         udpQueue // guarded by the stack lock
-	rwait     chan struct{}
-	rdeadline atomic.Int64
-	wdeadline atomic.Int64
-	rtimer    clock.Timer // guarded by readMu
-	readMu    sync.Mutex
-	closed    atomic.Bool
+	q udpQueue // guarded by the stack lock
+	deadlines
+	rtimer clock.Timer // guarded by readMu
+	readMu sync.Mutex
+	closed atomic.Bool
 }
 
 // DialPing opens an echo socket on network "ping4" or "ping6", bound to
@@ -84,7 +81,7 @@ func (s *Stack) DialPing(network string, laddr, raddr netip.Addr) (*PingConn, er
 			break
 		}
 	}
-	c := &PingConn{s: s, key: key, local: laddr, remote: raddr, rwait: make(chan struct{}, 1)}
+	c := &PingConn{s: s, key: key, local: laddr, remote: raddr, deadlines: deadlines{rwait: make(chan struct{}, 1)}}
 	c.q.init(udpQueueBytes)
 	s.ping[key] = c
 	return c, nil
@@ -221,25 +218,5 @@ func (c *PingConn) Close() error {
 	}
 	c.s.mu.Unlock()
 	notify(c.rwait)
-	return nil
-}
-
-// SetDeadline sets the read and write deadlines, in the stack clock's time.
-func (c *PingConn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	c.SetWriteDeadline(t)
-	return nil
-}
-
-// SetReadDeadline sets the read deadline.
-func (c *PingConn) SetReadDeadline(t time.Time) error {
-	setDeadline(&c.rdeadline, t)
-	notify(c.rwait)
-	return nil
-}
-
-// SetWriteDeadline sets the write deadline.
-func (c *PingConn) SetWriteDeadline(t time.Time) error {
-	setDeadline(&c.wdeadline, t)
 	return nil
 }

@@ -30,12 +30,10 @@ type UDPConn struct {
 	q       udpQueue
 	sockErr syscall.Errno // a hard ICMP error for the next call (SO_ERROR)
 
-	rwait     chan struct{}
-	rdeadline atomic.Int64 // unix nanoseconds of the clock; 0 = none
-	wdeadline atomic.Int64
-	rtimer    clock.Timer // guarded by readMu
-	readMu    sync.Mutex
-	closed    atomic.Bool
+	deadlines
+	rtimer clock.Timer // guarded by readMu
+	readMu sync.Mutex
+	closed atomic.Bool
 }
 
 var (
@@ -44,7 +42,7 @@ var (
 )
 
 func (s *Stack) newUDPConn(network string, local, remote netip.AddrPort) *UDPConn {
-	c := &UDPConn{s: s, network: network, local: local, remote: remote, rwait: make(chan struct{}, 1)}
+	c := &UDPConn{s: s, network: network, local: local, remote: remote, deadlines: deadlines{rwait: make(chan struct{}, 1)}}
 	c.q.init(udpQueueBytes)
 	return c
 }
@@ -388,26 +386,6 @@ func (c *UDPConn) SetReadBuffer(n int) error {
 
 // SetWriteBuffer is accepted for compatibility: sends are not buffered.
 func (c *UDPConn) SetWriteBuffer(int) error { return nil }
-
-// SetDeadline sets the read and write deadlines, in the stack clock's time.
-func (c *UDPConn) SetDeadline(t time.Time) error {
-	c.SetReadDeadline(t)
-	c.SetWriteDeadline(t)
-	return nil
-}
-
-// SetReadDeadline sets the read deadline.
-func (c *UDPConn) SetReadDeadline(t time.Time) error {
-	setDeadline(&c.rdeadline, t)
-	notify(c.rwait)
-	return nil
-}
-
-// SetWriteDeadline sets the write deadline.
-func (c *UDPConn) SetWriteDeadline(t time.Time) error {
-	setDeadline(&c.wdeadline, t)
-	return nil
-}
 
 // expiredAt reports whether the deadline in dl has passed on s's clock.
 func expiredAt(s *Stack, dl *atomic.Int64) bool {

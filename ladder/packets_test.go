@@ -2,37 +2,22 @@ package ladder
 
 import (
 	"bytes"
-	"flag"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/threeway-tcp/threeway/internal/golden"
 
 	"github.com/threeway-tcp/threeway/capture"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/wire"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
+// golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run with -update if the change is intended):\n%s", path, got)
-	}
+	goldenfile.Check(t, name, got)
 }
 
 var (

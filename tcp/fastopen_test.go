@@ -188,6 +188,15 @@ func TestFastOpenCacheEvictsLeastRecentlyUsed(t *testing.T) {
 // ---------------------------------------------------------------------
 // Server.
 
+// cookieSyn is the peer's SYN with a valid cookie for testTuple and data.
+func cookieSyn(env *Env, data []byte) Segment {
+	ck := env.fastOpenCookie(0, testTuple)
+	seg := peerSyn()
+	seg.Options = foOpts(remoteMSS, ck[:])
+	seg.Payload = data
+	return seg
+}
+
 func fastOpenListener(t *testing.T) (*Listener, *Env) {
 	l, env := listener(t)
 	l.FastOpenQueue = 4
@@ -211,10 +220,7 @@ func TestFastOpenServerAnswersCookieRequest(t *testing.T) {
 
 func TestFastOpenServerValidCookieDeliversDataBeforeHandshake(t *testing.T) {
 	l, env := fastOpenListener(t)
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hello")
+	seg := cookieSyn(env, []byte("hello"))
 	c := accept(t, l, env, 0, seg)
 	// The SYN-ACK acknowledges the data and carries no cookie.
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(6), Flags: flagSYN | flagACK, Window: testBuf - 5, Options: mssOpt(testMSS)})
@@ -309,10 +315,7 @@ func TestFastOpenServerQueueBound(t *testing.T) {
 
 func TestFastOpenServerOffWithoutQueue(t *testing.T) {
 	l, env := listener(t) // no FastOpenQueue
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hi")
+	seg := cookieSyn(env, []byte("hi"))
 	c := accept(t, l, env, 0, seg)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
 }
@@ -320,10 +323,7 @@ func TestFastOpenServerOffWithoutQueue(t *testing.T) {
 func TestFastOpenServerOffUnderSynCookies(t *testing.T) {
 	l, env := fastOpenListener(t)
 	env.Config.SynCookies = CookiesAlways
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hi")
+	seg := cookieSyn(env, []byte("hi"))
 	var out Output
 	if l.Input(0, testTuple, &seg, &out) != nil {
 		t.Fatal("a child under SYN cookies")
@@ -336,10 +336,7 @@ func TestFastOpenServerOffUnderSynCookies(t *testing.T) {
 
 func TestFastOpenServerRetransmittedSynDoesNotRepeatData(t *testing.T) {
 	l, env := fastOpenListener(t)
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hello")
+	seg := cookieSyn(env, []byte("hello"))
 	c := accept(t, l, env, 0, seg)
 	recv(t, c)
 	// The SYN-ACK was lost and the client sent its SYN with data again:
@@ -417,10 +414,7 @@ func TestFastOpenCookieIsLinuxs(t *testing.T) {
 // silently go back to LISTEN.
 func TestFastOpenServerChildResetInSynReceived(t *testing.T) {
 	l, env := fastOpenListener(t)
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("0123456789")
+	seg := cookieSyn(env, []byte("0123456789"))
 	c := accept(t, l, env, 0, seg)
 	recv(t, c)
 	if l.Accept() != c.Conn {
@@ -439,10 +433,7 @@ func TestFastOpenServerChildResetInSynReceived(t *testing.T) {
 // connection waits forever.
 func TestFastOpenServerDataSentInSynReceivedIsRetransmitted(t *testing.T) {
 	l, env := fastOpenListener(t)
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hello")
+	seg := cookieSyn(env, []byte("hello"))
 	c := accept(t, l, env, 0, seg)
 	recv(t, c)
 	c.Write([]byte("world"))
@@ -465,10 +456,7 @@ func TestFastOpenServerDataSentInSynReceivedIsRetransmitted(t *testing.T) {
 // Linux keeps such a child, an off-path attacker cannot end it.
 func TestFastOpenServerChildSurvivesInWindowSyn(t *testing.T) {
 	l, env := fastOpenListener(t)
-	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
-	seg.Options = foOpts(remoteMSS, ck[:])
-	seg.Payload = []byte("hello")
+	seg := cookieSyn(env, []byte("hello"))
 	c := accept(t, l, env, 0, seg)
 	recv(t, c)
 	if l.Accept() != c.Conn {
