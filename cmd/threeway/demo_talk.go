@@ -14,7 +14,17 @@ import (
 // echo is the default conversation: the client connects to the server's
 // echo listener, sends a message, reads the echo, half-closes, reads the
 // server's FIN and closes.
-func (n *demoNet) echo(ctx context.Context) error {
+func (n *demoNet) echo(ctx context.Context) error { return n.echoTimes(ctx, 1, false) }
+
+// fastOpen is the --fastopen conversation (RFC 7413): the client makes
+// two echo connections to a Fast Open listener. The first SYN asks for a
+// cookie, which the SYN-ACK carries; the second SYN carries the cookie
+// and the message, which the server reads before the handshake completes.
+func (n *demoNet) fastOpen(ctx context.Context) error { return n.echoTimes(ctx, 2, true) }
+
+// echoTimes runs the echo conversation times times in a row against one
+// listener, with Fast Open on both ends if fastOpen.
+func (n *demoNet) echoTimes(ctx context.Context, times int, fastOpen bool) error {
 	cli, srv := n.stacks[ladder.Client], n.stacks[ladder.Server]
 	n.startClock()
 	n.rec.Initial(ladder.Client, "CLOSED")
@@ -23,17 +33,32 @@ func (n *demoNet) echo(ctx context.Context) error {
 		return err
 	}
 	defer ln.Close()
-	n.rec.Initial(ladder.Server, fmt.Sprintf("LISTEN (port %d)", echoPort))
+	if fastOpen {
+		ln.SetFastOpen(4)
+		n.rec.Initial(ladder.Server, fmt.Sprintf("LISTEN (port %d, Fast Open)", echoPort))
+	} else {
+		n.rec.Initial(ladder.Server, fmt.Sprintf("LISTEN (port %d)", echoPort))
+	}
 
 	srvErr := make(chan error, 1)
 	n.gate.start(ladder.Server)
 	go func() {
 		defer n.gate.stop(ladder.Server)
-		srvErr <- n.echoServer(ctx, ln)
+		for range times {
+			if err := n.echoServer(ctx, ln); err != nil {
+				srvErr <- err
+				return
+			}
+		}
+		srvErr <- nil
 	}()
 
 	n.gate.start(ladder.Client)
-	err = n.echoClient(ctx, cli, false)
+	for range times {
+		if err = n.echoClient(ctx, cli, fastOpen); err != nil {
+			break
+		}
+	}
 	n.gate.stop(ladder.Client)
 	if err != nil {
 		return err
@@ -139,53 +164,6 @@ func (n *demoNet) echoServer(ctx context.Context, ln *threeway.Listener) error {
 		if err != nil {
 			return fmt.Errorf("echo server: %w", err)
 		}
-	}
-}
-
-// fastOpen is the --fastopen conversation (RFC 7413): the client makes
-// two echo connections to a Fast Open listener. The first SYN asks for a
-// cookie, which the SYN-ACK carries; the second SYN carries the cookie
-// and the message, which the server reads before the handshake completes.
-func (n *demoNet) fastOpen(ctx context.Context) error {
-	cli, srv := n.stacks[ladder.Client], n.stacks[ladder.Server]
-	n.startClock()
-	n.rec.Initial(ladder.Client, "CLOSED")
-	ln, err := srv.ListenTCP("tcp", n.hostPort(ladder.Server, echoPort))
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	ln.SetFastOpen(4)
-	n.rec.Initial(ladder.Server, fmt.Sprintf("LISTEN (port %d, Fast Open)", echoPort))
-
-	srvErr := make(chan error, 1)
-	n.gate.start(ladder.Server)
-	go func() {
-		defer n.gate.stop(ladder.Server)
-		for range 2 {
-			if err := n.echoServer(ctx, ln); err != nil {
-				srvErr <- err
-				return
-			}
-		}
-		srvErr <- nil
-	}()
-
-	n.gate.start(ladder.Client)
-	for range 2 {
-		if err = n.echoClient(ctx, cli, true); err != nil {
-			break
-		}
-	}
-	n.gate.stop(ladder.Client)
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-srvErr:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("echo server: %w", ctx.Err())
 	}
 }
 
