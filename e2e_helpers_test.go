@@ -326,24 +326,11 @@ type segInfo struct {
 }
 
 func parseSeg(pkt []byte) (segInfo, bool) {
-	var b []byte
-	switch wire.IPVersion(pkt) {
-	case 4:
-		ip, err := wire.ParseIPv4(pkt)
-		if err != nil || ip.Protocol() != wire.ProtoTCP {
-			return segInfo{}, false
-		}
-		b = ip.Payload()
-	case 6:
-		ip, err := wire.ParseIPv6(pkt)
-		if err != nil || ip.NextHeader() != wire.ProtoTCP {
-			return segInfo{}, false
-		}
-		b = ip.Payload()
-	default:
+	ip, err := wire.ParseIPPacket(pkt)
+	if err != nil || ip.Protocol() != wire.ProtoTCP {
 		return segInfo{}, false
 	}
-	h, err := wire.ParseTCP(b)
+	h, err := wire.ParseTCP(ip.Payload())
 	if err != nil {
 		return segInfo{}, false
 	}

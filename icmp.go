@@ -1,7 +1,6 @@
 package threeway
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"syscall"
 	"time"
@@ -117,38 +116,17 @@ func (s *Stack) icmpToConn(now time.Duration, inv []byte, kind tcp.ICMPKind, mtu
 	if s.icmpToUDP(inv, kind) {
 		return
 	}
-	var src, dst netip.Addr
-	var th []byte
-	switch wire.IPVersion(inv) {
-	case 4:
-		if len(inv) < wire.IPv4HeaderLen {
-			return
-		}
-		hl := int(inv[0]&0x0f) * 4
-		if hl < wire.IPv4HeaderLen || len(inv) < hl+8 || inv[9] != wire.ProtoTCP {
-			return
-		}
-		src, dst = netip.AddrFrom4([4]byte(inv[12:16])), netip.AddrFrom4([4]byte(inv[16:20]))
-		th = inv[hl:]
-	case 6:
-		if len(inv) < wire.IPv6HeaderLen+8 || inv[6] != wire.ProtoTCP {
-			return
-		}
-		src, dst = netip.AddrFrom16([16]byte(inv[8:24])), netip.AddrFrom16([16]byte(inv[24:40]))
-		th = inv[wire.IPv6HeaderLen:]
-	default:
+	ip, err := wire.ParseQuotedIP(inv)
+	if err != nil || ip.Protocol() != wire.ProtoTCP {
 		return
 	}
-	t := tcp.Tuple{
-		LocalAddr: src, RemoteAddr: dst,
-		LocalPort: binary.BigEndian.Uint16(th[0:2]), RemotePort: binary.BigEndian.Uint16(th[2:4]),
-	}
+	sport, dport, seq, _ := wire.TCPQuote(ip.Payload())
+	t := tcp.Tuple{LocalAddr: ip.Src(), RemoteAddr: ip.Dst(), LocalPort: sport, RemotePort: dport}
 	c := s.conns[t]
 	if c == nil {
 		return
 	}
-	seq := seqnum.Value(binary.BigEndian.Uint32(th[4:8]))
-	if c.tcb.ICMPError(now, kind, seq, mtu, soft) {
+	if c.tcb.ICMPError(now, kind, seqnum.Value(seq), mtu, soft) {
 		s.markDirty(c)
 	}
 }

@@ -13,75 +13,41 @@ import (
 // connection, listener or reset rule it belongs to. Every packet that goes
 // no further is counted under a drop reason.
 func (s *Stack) inputPacket(now time.Duration, pkt []byte) {
-	var src, dst netip.Addr
-	var payload []byte
-	var ecn uint8 // RFC 3168 §5: the low two bits of TOS / traffic class
-	switch wire.IPVersion(pkt) {
-	case 4:
-		ip, err := wire.ParseIPv4(pkt)
-		if err != nil {
-			s.dropPacket(tcp.DropMalformed)
-			return
-		}
-		if ip.IsFragment() {
-			s.dropPacket(tcp.DropUnsupported)
-			return
-		}
-		src, dst, payload, ecn = ip.Src(), ip.Dst(), ip.Payload(), ip.TOS()&3
-		if !s.accepts(dst) && !(ip.Protocol() == wire.ProtoUDP && s.udpForwarded(dst)) {
-			// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
-			s.dropPacket(tcp.DropNotForUs)
-			return
-		}
-		// IP options (RFC 9293 §3.9.2.1, MUST-50) are skipped: the
-		// payload starts after the header length, whatever it holds.
-		switch ip.Protocol() {
-		case wire.ProtoTCP:
-		case wire.ProtoICMP:
-			s.inputICMPv4(now, ip)
-			return
-		case wire.ProtoUDP:
-			s.inputUDP(now, src, dst, payload, ip)
-			return
-		default:
-			s.dropPacket(tcp.DropUnsupported)
-			s.unreachable(now, src, dst, ip.Protocol(), ip)
-			return
-		}
-	case 6:
-		ip, err := wire.ParseIPv6(pkt)
-		if err != nil {
-			s.dropPacket(tcp.DropMalformed)
-			return
-		}
-		src, dst, payload, ecn = ip.Src(), ip.Dst(), ip.Payload(), ip.TrafficClass()&3
-		if !s.accepts(dst) && !(ip.NextHeader() == wire.ProtoUDP && s.udpForwarded(dst)) {
-			s.dropPacket(tcp.DropNotForUs)
-			return
-		}
-		switch ip.NextHeader() {
-		case wire.ProtoTCP:
-		case wire.ProtoICMPv6:
-			s.inputICMPv6(now, ip)
-			return
-		case wire.ProtoUDP:
-			s.inputUDP(now, src, dst, payload, ip)
-			return
-		default:
-			// Extension headers are not walked: such packets are
-			// dropped, as are other protocols.
-			s.dropPacket(tcp.DropUnsupported)
-			if ip.NextHeader() != 0 && ip.NextHeader() != 59 {
-				s.unreachable(now, src, dst, ip.NextHeader(), ip)
-			}
-			return
-		}
-	default:
+	ip, err := wire.ParseIPPacket(pkt)
+	if err != nil {
 		s.dropPacket(tcp.DropMalformed)
 		return
 	}
-	s.rxSeg.ECN = ecn
-	s.inputTCP(now, src, dst, payload)
+	if ip.IsFragment() {
+		s.dropPacket(tcp.DropUnsupported)
+		return
+	}
+	src, dst, proto := ip.Src(), ip.Dst(), ip.Protocol()
+	if !s.accepts(dst) && !(proto == wire.ProtoUDP && s.udpForwarded(dst)) {
+		// Broadcasts and others' packets (RFC 1122 §4.2.3.10).
+		s.dropPacket(tcp.DropNotForUs)
+		return
+	}
+	// IP options (RFC 9293 §3.9.2.1, MUST-50) are skipped: the payload
+	// starts after the header length, whatever it holds.
+	switch {
+	case proto == wire.ProtoTCP:
+		s.rxSeg.ECN = ip.ECN() // RFC 3168 §5
+		s.inputTCP(now, src, dst, ip.Payload())
+	case proto == wire.ProtoUDP:
+		s.inputUDP(now, src, dst, ip.Payload(), ip.Bytes())
+	case proto == wire.ProtoICMP && ip.Version() == 4:
+		s.inputICMPv4(now, ip.IPv4())
+	case proto == wire.ProtoICMPv6 && ip.Version() == 6:
+		s.inputICMPv6(now, ip.IPv6())
+	default:
+		// IPv6 extension headers are not walked: such packets are
+		// dropped, as are other protocols.
+		s.dropPacket(tcp.DropUnsupported)
+		if ip.Version() == 4 || proto != 0 && proto != 59 { // not hop-by-hop, not "no next header"
+			s.unreachable(now, src, dst, proto, ip.Bytes())
+		}
+	}
 }
 
 func (s *Stack) dropPacket(r tcp.DropReason) {

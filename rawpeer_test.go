@@ -103,21 +103,11 @@ func icmpPacket(src, dst netip.Addr, typ, code uint8, rest uint32, body []byte) 
 // tcpOf returns the TCP segment of an IPv4 or IPv6 packet.
 func tcpOf(t *testing.T, pkt []byte) wire.TCP {
 	t.Helper()
-	var payload []byte
-	if wire.IPVersion(pkt) == 4 {
-		ip, err := wire.ParseIPv4(pkt)
-		if err != nil || ip.Protocol() != wire.ProtoTCP {
-			t.Fatalf("not TCP/IPv4: %v", err)
-		}
-		payload = ip.Payload()
-	} else {
-		ip, err := wire.ParseIPv6(pkt)
-		if err != nil || ip.NextHeader() != wire.ProtoTCP {
-			t.Fatalf("not TCP/IPv6: %v", err)
-		}
-		payload = ip.Payload()
+	ip, err := wire.ParseIPPacket(pkt)
+	if err != nil || ip.Protocol() != wire.ProtoTCP {
+		t.Fatalf("not TCP over IP: %v", err)
 	}
-	seg, err := wire.ParseTCP(payload)
+	seg, err := wire.ParseTCP(ip.Payload())
 	if err != nil {
 		t.Fatal(err)
 	}

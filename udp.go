@@ -1,7 +1,6 @@
 package threeway
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -146,35 +145,16 @@ func (s *Stack) pickUDPPort(a netip.Addr) uint16 {
 // Only hard errors are kept for the application, as Linux does without
 // IP_RECVERR; the next read or write returns ECONNREFUSED.
 func (s *Stack) icmpToUDP(inv []byte, kind tcp.ICMPKind) bool {
-	var src, dst netip.Addr
-	var uh []byte
-	switch wire.IPVersion(inv) {
-	case 4:
-		if len(inv) < wire.IPv4HeaderLen || inv[9] != wire.ProtoUDP {
-			return false
-		}
-		hl := int(inv[0]&0x0f) * 4
-		if hl < wire.IPv4HeaderLen || len(inv) < hl+wire.UDPHeaderLen {
-			return true
-		}
-		src, dst = netip.AddrFrom4([4]byte(inv[12:16])), netip.AddrFrom4([4]byte(inv[16:20]))
-		uh = inv[hl:]
-	case 6:
-		if len(inv) < wire.IPv6HeaderLen || inv[6] != wire.ProtoUDP {
-			return false
-		}
-		if len(inv) < wire.IPv6HeaderLen+wire.UDPHeaderLen {
-			return true
-		}
-		src, dst = netip.AddrFrom16([16]byte(inv[8:24])), netip.AddrFrom16([16]byte(inv[24:40]))
-		uh = inv[wire.IPv6HeaderLen:]
-	default:
-		return false
+	ip, err := wire.ParseQuotedIP(inv)
+	if err != nil || ip.Protocol() != wire.ProtoUDP {
+		return false // not UDP, or cut too short to name a socket
 	}
 	if kind != tcp.ICMPHard {
 		return true
 	}
-	sport, dport := binary.BigEndian.Uint16(uh[0:2]), binary.BigEndian.Uint16(uh[2:4])
+	src, dst := ip.Src(), ip.Dst()
+	// The UDP ports are its first 4 bytes, where TCP's are too.
+	sport, dport, _, _ := wire.TCPQuote(ip.Payload())
 	peer := netip.AddrPortFrom(dst, dport)
 	c := s.findUDP(src, sport, peer)
 	if c == nil || c.remote != peer || c.local.Addr() != src {

@@ -47,37 +47,21 @@ func Decode(p Packet) (Segment, error) {
 		copy(full, ip)
 		ip = full
 	}
-	var (
-		src, dst netip.Addr
-		payload  []byte
-		hdr      int
-	)
-	switch wire.IPVersion(ip) {
-	case 4:
-		h, err := wire.ParseIPv4(ip)
-		if err != nil {
-			return Segment{}, err
-		}
-		if h.Protocol() != wire.ProtoTCP {
-			return Segment{}, ErrNotTCP
-		}
-		if h.IsFragment() {
-			return Segment{}, ErrFragment
-		}
-		src, dst, payload, hdr = h.Src(), h.Dst(), h.Payload(), h.HeaderLen()
-	case 6:
-		h, err := wire.ParseIPv6(ip)
-		if err != nil {
-			return Segment{}, err
-		}
-		if h.NextHeader() != wire.ProtoTCP {
-			return Segment{}, ErrNotTCP // extension headers are not walked
-		}
-		src, dst, payload, hdr = h.Src(), h.Dst(), h.Payload(), wire.IPv6HeaderLen
-	default:
+	h, err := wire.ParseIPPacket(ip)
+	if err == wire.ErrIPVersion {
 		return Segment{}, ErrNotIP
 	}
-	keep := captured - hdr // TCP bytes captured
+	if err != nil {
+		return Segment{}, err
+	}
+	if h.Protocol() != wire.ProtoTCP {
+		return Segment{}, ErrNotTCP // IPv6 extension headers are not walked
+	}
+	if h.IsFragment() {
+		return Segment{}, ErrFragment
+	}
+	src, dst, payload := h.Src(), h.Dst(), h.Payload()
+	keep := captured - len(h.Header()) // TCP bytes captured
 	if keep < wire.TCPHeaderLen {
 		return Segment{}, ErrCut
 	}

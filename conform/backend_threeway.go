@@ -87,13 +87,11 @@ func completeTCPChecksum(p []byte) {
 	}
 	seg := wire.TCP(p[ipLen:])
 	seg.SetChecksum(0)
-	var src, dst netip.Addr
-	if wire.IPVersion(p) == 4 {
-		src, dst = wire.IPv4(p).Src(), wire.IPv4(p).Dst()
-	} else {
-		src, dst = wire.IPv6(p).Src(), wire.IPv6(p).Dst()
+	ip, err := wire.ParseIPPacket(p)
+	if err != nil {
+		return
 	}
-	seg.SetChecksum(wire.TCPChecksum(src, dst, seg))
+	seg.SetChecksum(wire.TCPChecksum(ip.Src(), ip.Dst(), seg))
 }
 
 var _ link.Link = (*scriptLink)(nil)

@@ -32,32 +32,19 @@ var errNotTCP = errors.New("not a TCP packet")
 // decodePacket parses an IPv4 or IPv6 packet carrying TCP.
 func decodePacket(b []byte) (*tcpPacket, error) {
 	var p tcpPacket
-	var seg []byte
-	switch wire.IPVersion(b) {
-	case 4:
-		ip, err := wire.ParseIPv4(b)
-		if err != nil {
-			return nil, err
-		}
-		if ip.Protocol() != wire.ProtoTCP {
-			return nil, errNotTCP
-		}
-		p.Src, p.Dst, seg = ip.Src(), ip.Dst(), ip.Payload()
-		p.TOS, p.TTL = ip.TOS(), ip.TTL()
-	case 6:
-		ip, err := wire.ParseIPv6(b)
-		if err != nil {
-			return nil, err
-		}
-		if ip.NextHeader() != wire.ProtoTCP {
-			return nil, errNotTCP
-		}
-		p.Src, p.Dst, seg = ip.Src(), ip.Dst(), ip.Payload()
-		p.TOS, p.TTL, p.FlowLabel = ip.TrafficClass(), ip.HopLimit(), ip.FlowLabel()
-	default:
+	ip, err := wire.ParseIPPacket(b)
+	if err == wire.ErrIPVersion {
 		return nil, errNotTCP
 	}
-	h, err := wire.ParseTCP(seg)
+	if err != nil {
+		return nil, err
+	}
+	if ip.Protocol() != wire.ProtoTCP {
+		return nil, errNotTCP
+	}
+	p.Src, p.Dst = ip.Src(), ip.Dst()
+	p.TOS, p.TTL, p.FlowLabel = ip.TrafficClass(), ip.HopLimit(), ip.FlowLabel()
+	h, err := wire.ParseTCP(ip.Payload())
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,12 @@ const (
 	ErrOptionMalformed Error = "tcp: known option with wrong length"
 )
 
+// Errors that concern either IP version.
+const (
+	ErrIPVersion  Error = "ip: version is neither 4 nor 6"
+	ErrQuoteShort Error = "ip: quoted packet shorter than its header and 8 bytes"
+)
+
 // IPv4 errors (RFC 791 §3.1).
 const (
 	ErrIPv4Short     Error = "ipv4: packet shorter than 20 bytes"

@@ -33,24 +33,11 @@ func dropFirstSYN() func([]byte) bool {
 
 // tcpFlags returns the TCP flags of a raw IP packet.
 func tcpFlags(pkt []byte) (wire.Flags, bool) {
-	var payload []byte
-	switch wire.IPVersion(pkt) {
-	case 4:
-		ip, err := wire.ParseIPv4(pkt)
-		if err != nil || ip.Protocol() != wire.ProtoTCP {
-			return 0, false
-		}
-		payload = ip.Payload()
-	case 6:
-		ip, err := wire.ParseIPv6(pkt)
-		if err != nil || ip.NextHeader() != wire.ProtoTCP {
-			return 0, false
-		}
-		payload = ip.Payload()
-	default:
+	ip, err := wire.ParseIPPacket(pkt)
+	if err != nil || ip.Protocol() != wire.ProtoTCP {
 		return 0, false
 	}
-	h, err := wire.ParseTCP(payload)
+	h, err := wire.ParseTCP(ip.Payload())
 	if err != nil {
 		return 0, false
 	}
