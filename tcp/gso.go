@@ -10,7 +10,7 @@ import (
 // MSS-sized ones (Linux's TSO/GSO), the core builds one segment for a run
 // of whole MSS-sized segments and marks it with OutSegment.SegSize. The
 // wire still sees segments of at most the MSS (RFC 9293 §3.7.1), each
-// with the same header, the PSH and FIN only on the last; the core simply
+// with the same header, PSH and FIN only on the last; the core simply
 // does its per-segment work once per run.
 
 // maxLargePayload keeps a large segment's IP packet within 65,535 bytes
@@ -38,11 +38,17 @@ func (c *Conn) largeSegment(mss, unsent, usable int) int {
 }
 
 // emitLarge is emit for a segment of up to largeSegment's size: beyond
-// one MSS it is marked for the link to cut into mss-byte pieces.
+// one MSS it is marked for the link to cut into mss-byte pieces, and
+// pushed. RFC 9293 §3.9.1.2 leaves PSH to the sender; Linux's TSO packets
+// carry it on their last piece whether or not the write ends there
+// (packetdrill's slow_start scripts), and a receiver that waits for PSH
+// gets the data one large segment at a time.
 func (c *Conn) emitLarge(now time.Duration, out *Output, seq seqnum.Value, n int, fin bool, mss int) int {
 	n = c.emit(now, out, seq, n, fin)
 	if n > mss {
-		out.Segs[len(out.Segs)-1].SegSize = uint16(mss)
+		s := &out.Segs[len(out.Segs)-1]
+		s.SegSize = uint16(mss)
+		s.Seg.Flags |= flagPSH
 	}
 	return n
 }

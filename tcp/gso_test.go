@@ -17,8 +17,9 @@ func gsoConfig() Config {
 
 // With MaxSegment the core sends what the window allows as one large
 // segment of whole MSS-sized pieces, marked with SegSize = MSS; the rest
-// that is not a whole MSS follows as an ordinary segment, and the PSH
-// rides only on the segment that ends the data.
+// that is not a whole MSS follows as an ordinary segment. Each large
+// segment carries a PSH for its last piece, as Linux's TSO packets do;
+// an ordinary segment only when it ends the data.
 func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	c := connEstablishedWith(t, gsoConfig())
 	c.ca.SetCwnd(1 << 20)
@@ -35,7 +36,8 @@ func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	c.out.Reset()
 
 	// A window of 4.5 MSS: four whole pieces in one large segment; the
-	// half piece waits (sender SWS avoidance), no PSH yet.
+	// half piece waits (sender SWS avoidance). The large segment is
+	// pushed all the same.
 	c = connEstablishedWith(t, gsoConfig())
 	c.ca.SetCwnd(1 << 20)
 	c.sndWnd = 4*testMSS + testMSS/2
@@ -44,7 +46,7 @@ func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	if len(c.out.Segs) != 1 {
 		t.Fatalf("%d segments, want 1", len(c.out.Segs))
 	}
-	if o := c.out.Segs[0]; len(o.Seg.Payload) != 4*testMSS || o.SegSize != testMSS || o.Seg.Flags != flagACK {
+	if o := c.out.Segs[0]; len(o.Seg.Payload) != 4*testMSS || o.SegSize != testMSS || o.Seg.Flags != flagACK|flagPSH {
 		t.Fatalf("payload %d segsize %d flags %v", len(o.Seg.Payload), o.SegSize, o.Seg.Flags)
 	}
 }
