@@ -29,10 +29,11 @@ type fastOpenState struct {
 }
 
 // EnableFastOpen makes an active open use TCP Fast Open (RFC 7413) the
-// way Linux's TCP_FASTOPEN_CONNECT does: the SYN waits for the first
-// Write, whose data rides in it with the cookie cached for the server, or
-// that asks for a cookie when none is cached. Unlike Linux, where the SYN
-// waits for a write forever, it goes without data after
+// way Linux's TCP_FASTOPEN_CONNECT does. With a usable cookie cached for
+// the server, the SYN waits for the first Write, whose data rides in it;
+// without one, nothing could ride, so the SYN goes at once and asks for a
+// cookie (RFC 7413 §4.1.1). Unlike Linux, where a SYN that waits waits
+// for a write forever, it goes without data after
 // Config.FastOpenConnectDelay, so a protocol in which the server speaks
 // first is delayed, not hung. It reports false, changing nothing, once
 // the SYN has gone out.
@@ -40,7 +41,8 @@ func (c *Conn) EnableFastOpen(now time.Duration) bool {
 	if c.state != SynSent || c.sndMax != c.iss {
 		return false
 	}
-	c.tfo = &fastOpenState{active: true, deferSyn: true}
+	e := c.env.fastOpenCache.get(c.tuple.RemoteAddr)
+	c.tfo = &fastOpenState{active: true, deferSyn: e != nil && e.hasCookie && e.usable(now)}
 	c.tfo.deferUntil = now + c.env.Config.FastOpenConnectDelay
 	return true
 }

@@ -42,23 +42,18 @@ func fastOpenClient(t *testing.T, env *Env, port uint16, now time.Duration) *tes
 func warmCache(t *testing.T, env *Env, mss uint16) {
 	t.Helper()
 	c := fastOpenClient(t, env, 40000, 0)
-	c.now = env.Config.FastOpenConnectDelay // nothing written: the SYN goes after the delay
-	syn := recv(t, c)
+	syn := recv(t, c) // no cookie cached: the SYN goes at once
 	expect(t, syn, Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, nil)})
 	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: foOpts(mss, serverCookie)})
 	expectState(t, c, Established)
 }
 
-func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
+// Without a cookie no data could ride in the SYN, so the connect does not
+// wait for a write: the SYN asks for a cookie at once (RFC 7413 §4.1.1,
+// §4.2.1 step 1), as Linux's TCP_FASTOPEN_CONNECT does.
+func TestFastOpenConnectWithoutCookieAsksAtOnce(t *testing.T) {
 	env := newTestEnv(testConfig())
 	c := fastOpenClient(t, env, 40001, 0)
-	expect(t, recv(t, c)) // no SYN before there is data
-	if c.Deadline() != env.Config.FastOpenConnectDelay {
-		t.Fatalf("deadline %v, want the connect delay", c.Deadline())
-	}
-	c.Write([]byte("GET / HTTP/1.0\r\n\r\n"))
-	// No cookie cached: the SYN asks for one and carries no data
-	// (RFC 7413 §4.1.1, §4.2.1 step 1).
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, nil)})
 	if env.Stats.FastOpenCookieReqSent != 1 || env.Stats.FastOpenActive != 0 {
 		t.Fatalf("stats %+v", env.Stats)
@@ -66,6 +61,27 @@ func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
 	if c.EnableFastOpen(c.now) {
 		t.Fatal("EnableFastOpen accepted after the SYN went out")
 	}
+}
+
+// With a cookie cached the SYN waits for the first write, whose data it
+// carries; a write that never comes lets it go after the connect delay.
+func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
+	env := newTestEnv(testConfig())
+	warmCache(t, env, remoteMSS)
+	start := time.Second
+	c := fastOpenClient(t, env, 40011, start)
+	expect(t, recv(t, c)) // no SYN before there is data
+	if c.Deadline() != start+env.Config.FastOpenConnectDelay {
+		t.Fatalf("deadline %v, want the connect delay", c.Deadline())
+	}
+	req := []byte("GET / HTTP/1.0\r\n\r\n")
+	c.Write(req)
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, serverCookie), Payload: req})
+
+	quiet := fastOpenClient(t, env, 40012, start)
+	quiet.now = start + env.Config.FastOpenConnectDelay
+	// Nothing written: a cookie alone would gain nothing, so a plain SYN.
+	expect(t, recv(t, quiet), Segment{Seq: quiet.lseq(0), Flags: flagSYN, Window: testBuf, Options: mssOpt(testMSS)})
 }
 
 func TestFastOpenCookieFromSynAckIsCachedWithMSS(t *testing.T) {
