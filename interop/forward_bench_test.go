@@ -20,8 +20,8 @@ import (
 func BenchmarkForwardThroughput(b *testing.B) {
 	for _, mtu := range []int{1500, 9000} {
 		b.Run(fmt.Sprintf("mtu=%d", mtu), func(b *testing.B) {
-			fwdMTU = mtu
-			defer func() { fwdMTU = 0 }()
+			fwdMTU, fwdNoCapture = mtu, true
+			defer func() { fwdMTU, fwdNoCapture = 0, false }()
 			benchThroughput(b)
 		})
 	}

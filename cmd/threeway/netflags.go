@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/threeway-tcp/threeway"
@@ -45,6 +46,8 @@ type tunFlags struct {
 	// offload asks the device for a virtio-net header and the kernel's
 	// checksum and segmentation offloads (64 KiB segments both ways).
 	offload bool
+	// cpuProfile, if set, is where a CPU profile of the whole run goes.
+	cpuProfile string
 }
 
 func (f *tunFlags) register(fs *flag.FlagSet) {
@@ -52,12 +55,30 @@ func (f *tunFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.addrs, "addr", "the stack's address with prefix length (repeatable)")
 	fs.StringVar(&f.pcap, "pcap", "", "write every packet to this pcap file")
 	fs.IntVar(&f.mtu, "mtu", 0, "MTU (0: the device's)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	fs.BoolVar(&f.offload, "offload", true, "negotiate the kernel's TUN offloads (virtio-net header: checksum, TSO, large segments); false: one MTU-sized packet per read/write")
 }
 
 // stack opens the TUN device and starts a stack on it; see tunStack.
 func (f *tunFlags) stack() (*threeway.Stack, func(), error) {
-	return tunStack(f.dev, tun.Options{MTU: f.mtu, VnetHdr: f.offload}, f.addrs, f.pcap, f.tracer)
+	stopProfile := func() {}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return nil, nil, err
+		}
+		stopProfile = func() { pprof.StopCPUProfile(); pf.Close() }
+	}
+	s, closeAll, err := tunStack(f.dev, tun.Options{MTU: f.mtu, VnetHdr: f.offload}, f.addrs, f.pcap, f.tracer)
+	if err != nil {
+		stopProfile()
+		return nil, nil, err
+	}
+	return s, func() { closeAll(); stopProfile() }, nil
 }
 
 // tunStack opens a TUN device and starts a stack on it, optionally
