@@ -5,6 +5,7 @@ package tcp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/threeway-tcp/threeway/seqnum"
 )
@@ -149,4 +150,22 @@ func TestCoalescedSegmentAcceptedAndAcked(t *testing.T) {
 	if got := seqnum.Size(len(data)); c.rcvNxt != rseq(1).Add(got) {
 		t.Fatalf("rcvNxt %v", fmtSeq(c.rcvNxt))
 	}
+}
+
+// Without SACK, three duplicate ACKs say one segment left the network:
+// fast retransmit resends the first MSS of a large segment, not all of
+// it (RFC 5681 §3.2 step 3; packetdrill's fast_retransmit/fr-4pkt).
+func TestFastRetransmitOfLargeSegmentIsOneMSS(t *testing.T) {
+	c := connEstablishedWith(t, gsoConfig())
+	c.Write(pattern(0, 4*testMSS))
+	if segs := recv(t, c); len(segs) != 1 || len(segs[0].Payload) != 4*testMSS {
+		t.Fatalf("sent %d segments, want one large one", len(segs))
+	}
+	dup := Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin}
+	for range 3 {
+		send(t, c, dup)
+	}
+	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(0, testMSS)})
+	c.now += 50 * time.Millisecond
+	expect(t, recv(t, c)) // nothing more until an ACK says more is missing
 }

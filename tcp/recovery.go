@@ -243,10 +243,17 @@ func (c *Conn) newRenoOnAck(now time.Duration, ai *ackInfo, mss uint32) bool {
 	return false
 }
 
-// markHeadLost deems the segment at SND.UNA lost and lets it go out now.
+// markHeadLost deems the first MSS at SND.UNA lost and lets it go out
+// now. One MSS, not the whole head segment: a large (TSO) segment holds
+// several, and without SACK nothing says the others left the network
+// (RFC 5681 §3.2 step 3 retransmits "the lost segment").
 func (c *Conn) markHeadLost() {
 	if c.sb.empty() {
 		return
+	}
+	head := c.sb.segs[c.sb.head]
+	if mss := uint32(max(c.EffectiveMSS(), 1)); head.len() > mss {
+		c.sb.split(head.start.Add(seqnum.Size(mss)))
 	}
 	c.sb.markLost(c.sb.head)
 	c.rec.forceRetransmit = true
