@@ -8,6 +8,9 @@ type newReno struct {
 	mss      uint32
 	cwnd     uint32
 	ssthresh uint32
+	// bytesAcked counts what congestion avoidance has seen acknowledged
+	// since cwnd last grew (RFC 3465 §2.1).
+	bytesAcked uint32
 	// The state before the last reduction, for Undo.
 	priorCwnd, priorSsthresh uint32
 }
@@ -17,15 +20,26 @@ func newNewReno(mss uint32) *newReno {
 	return &newReno{mss: clampMSS(mss), cwnd: initialWindow(mss), ssthresh: maxCwnd}
 }
 
+// OnAck grows the window. In congestion avoidance it counts the bytes
+// acknowledged, as RFC 5681 §3.1 recommends over equation 3's per-ACK
+// step: a receiver that delays its ACKs (one per two segments) would
+// otherwise halve the growth, and a path with 2% loss ran at half the
+// rate of a byte-counting Reno.
 func (r *newReno) OnAck(_ time.Duration, acked uint32, _ time.Duration, _ uint32) {
 	if r.cwnd < r.ssthresh {
-		// RFC 5681 §3.1 equation 2: slow start, at most SMSS per ACK.
-		r.cwnd += min(acked, r.mss)
-	} else {
-		// RFC 5681 §3.1 equation 3: congestion avoidance.
-		r.cwnd += max(1, r.mss*r.mss/r.cwnd)
+		// RFC 5681 §3.1 equation 2: slow start, at most SMSS per ACK
+		// (RFC 3465's larger L is experimental, not the standard).
+		r.cwnd = min(r.cwnd+min(acked, r.mss), maxCwnd)
+		r.bytesAcked = 0
+		return
 	}
-	r.cwnd = min(r.cwnd, maxCwnd)
+	// RFC 5681 §3.1: once the bytes acknowledged reach cwnd, cwnd
+	// grows by SMSS (RFC 3465 §2.1).
+	r.bytesAcked += acked
+	if r.bytesAcked >= r.cwnd {
+		r.bytesAcked -= r.cwnd
+		r.cwnd = min(r.cwnd+r.mss, maxCwnd)
+	}
 }
 
 func (r *newReno) OnCongestionEvent(_ time.Duration, inflight uint32) {
@@ -33,6 +47,7 @@ func (r *newReno) OnCongestionEvent(_ time.Duration, inflight uint32) {
 	// RFC 5681 §3.2 step 2, equation 4.
 	r.ssthresh = max(inflight/2, 2*r.mss)
 	r.cwnd = r.ssthresh
+	r.bytesAcked = 0
 }
 
 // OnRecoveryEnd deflates to ssthresh (RFC 6582 §3.2 step 3, option 2);
@@ -44,6 +59,7 @@ func (r *newReno) OnRTO(_ time.Duration, inflight uint32) {
 	// RFC 5681 §3.1 equation 4, and the loss window of one segment.
 	r.ssthresh = max(inflight/2, 2*r.mss)
 	r.cwnd = r.mss
+	r.bytesAcked = 0
 }
 
 // Undo restores the window from before a spurious reduction (RFC 5682
