@@ -161,6 +161,14 @@ func (r *runner) runLossy() error {
 					}
 					tw = bufio.NewWriter(f)
 				}
+				var lc *lossyCapture
+				if s.LossyPlot != "" {
+					var err error
+					if lc, err = newLossyCapture(); err != nil {
+						return err
+					}
+					pc.WrapClient = lc.wrap
+				}
 				v, err := measureLossy(k, pc, s.LossyWindow, tw)
 				if f != nil {
 					tw.Flush()
@@ -168,6 +176,12 @@ func (r *runner) runLossy() error {
 				}
 				if err != nil {
 					return fmt.Errorf("lossy %s, %v, seed %d: %w", lp.Name, k, seed+1, err)
+				}
+				if lc != nil {
+					name := fmt.Sprintf("lossy-%s-%v-seed%d.svg", slug(lp.Name), k, seed+1)
+					if err := lc.writeSVG(filepath.Join(s.LossyPlot, name)); err != nil {
+						return fmt.Errorf("lossy %s, %v, seed %d: plot: %w", lp.Name, k, seed+1, err)
+					}
 				}
 				r.logf("  lossy %s %v seed %d: %.1f Mbit/s, %d retransmitted, %d gaps", lp.Name, k, seed+1, v.Mbps, v.Retrans, v.Gaps)
 				mbps[k] = append(mbps[k], v.Mbps)

@@ -41,6 +41,7 @@ func main() {
 		quiet      = flag.Bool("q", false, "no progress on stderr")
 		mtus       = flag.String("mtus", "", "bulk-throughput MTUs, comma-separated (default 1500,9000,65535)")
 		lossyTrace = flag.String("lossytrace", "", "write a time-sequence file (ms, bytes received) per lossy run into this directory")
+		lossyPlot  = flag.String("lossyplot", "", "write a time-sequence plot (SVG, as `threeway plot` draws) of each lossy run into this directory; the capture it needs costs some speed")
 		seeds      = flag.Int("seeds", 0, "lossy family: seeds per path (default 3, quick 1)")
 	)
 	flag.Parse()
@@ -60,6 +61,7 @@ func main() {
 		r.progress = nil
 	}
 	r.s.LossyTrace = *lossyTrace
+	r.s.LossyPlot = *lossyPlot
 	if *seeds > 0 {
 		r.s.LossySeeds = *seeds
 	}

@@ -32,6 +32,7 @@ type settings struct {
 	LossySeeds  int
 	LossyBuffer int
 	LossyTrace  string
+	LossyPlot   string // directory for one time-sequence SVG per lossy run
 }
 
 func defaultSettings(quick bool) settings {

@@ -62,6 +62,9 @@ type pairConfig struct {
 	// server is AtoB) and the seed of their random choices.
 	AtoB, BtoA link.Impairments
 	Seed       uint64
+	// WrapClient, if set, wraps the client's end of the pipe (the lossy
+	// family's capture for -lossyplot).
+	WrapClient func(link.Link) link.Link
 }
 
 // pair is a client stack and a server stack of one kind on one link.Pipe,
@@ -85,12 +88,16 @@ func (p *pair) drops() uint64 { return p.a.Stats().QueueDrops + p.b.Stats().Queu
 
 func newPair(k kind, pc pairConfig) (*pair, error) {
 	a, b := link.Pipe(link.PipeConfig{MTU: pc.MTU, QueueLen: queueLen, AtoB: pc.AtoB, BtoA: pc.BtoA, Seed: pc.Seed})
+	var client link.Link = a
+	if pc.WrapClient != nil {
+		client = pc.WrapClient(a)
+	}
 	var p *pair
 	var err error
 	if k == threewayKind {
-		p, err = newThreewayPair(a, b, pc)
+		p, err = newThreewayPair(client, b, pc)
 	} else {
-		p, err = newGvisorPair(a, b, pc)
+		p, err = newGvisorPair(client, b, pc)
 	}
 	if err != nil {
 		return nil, err
