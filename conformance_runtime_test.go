@@ -216,10 +216,12 @@ func TestTimeWaitReopenThroughListener(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	c, err := n.client.DialFrom(context.Background(), "tcp", "192.0.2.1:40000", "192.0.2.2:80")
+	fixed := &Dialer{Stack: n.client, LocalAddr: netip.MustParseAddrPort("192.0.2.1:40000")}
+	nc, err := fixed.Dial("tcp", "192.0.2.2:80")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := nc.(*Conn)
 	sc := <-accepted
 	sc.Close() // the server closes first and ends in TIME-WAIT
 	io.ReadAll(c)
@@ -238,7 +240,7 @@ func TestTimeWaitReopenThroughListener(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(2 * time.Millisecond) // the ISN clock moves on (RFC 6528)
-	c2, err := n.client.DialFrom(context.Background(), "tcp", "192.0.2.1:40000", "192.0.2.2:80")
+	c2, err := fixed.Dial("tcp", "192.0.2.2:80")
 	if err != nil {
 		t.Fatalf("reopening from the same port: %v", err)
 	}
