@@ -216,10 +216,12 @@ func TestTimeWaitReopenThroughListener(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	c, err := n.client.DialFrom(context.Background(), "tcp", "192.0.2.1:40000", "192.0.2.2:80")
+	fixed := &Dialer{Stack: n.client, LocalAddr: netip.MustParseAddrPort("192.0.2.1:40000")}
+	nc, err := fixed.Dial("tcp", "192.0.2.2:80")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := nc.(*Conn)
 	sc := <-accepted
 	sc.Close() // the server closes first and ends in TIME-WAIT
 	io.ReadAll(c)
@@ -238,7 +240,7 @@ func TestTimeWaitReopenThroughListener(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(2 * time.Millisecond) // the ISN clock moves on (RFC 6528)
-	c2, err := n.client.DialFrom(context.Background(), "tcp", "192.0.2.1:40000", "192.0.2.2:80")
+	c2, err := fixed.Dial("tcp", "192.0.2.2:80")
 	if err != nil {
 		t.Fatalf("reopening from the same port: %v", err)
 	}
@@ -250,5 +252,44 @@ func TestTimeWaitReopenThroughListener(t *testing.T) {
 	}
 	if n.server.Stats().TimeWaitReopen != 1 {
 		t.Fatalf("TimeWaitReopen %d", n.server.Stats().TimeWaitReopen)
+	}
+}
+
+// A SYN to a TIME-WAIT connection with no listener on its port keeps
+// TIME-WAIT (it is answered with an ACK) instead of ending it and sending
+// a reset.
+func TestTimeWaitKeptWithoutListener(t *testing.T) {
+	p := newRawPeer(t)
+	syn, done := dialAndCatchSyn(t, p, context.Background(), "192.0.2.1:80")
+	h := tcpOf(t, syn)
+	port, iss := h.SrcPort(), h.Seq()
+	p.send(tcpPacket(p.addr, serverAddr.Addr(), wire.TCPFields{SrcPort: 80, DstPort: port, Seq: 5000, Ack: iss + 1,
+		Flags: wire.FlagSYN | wire.FlagACK, Window: 65535}, nil, nil))
+	if err := <-done; err != nil { // the helper closes the conn: a FIN follows
+		t.Fatal(err)
+	}
+	p.next() // ACK of the SYN-ACK
+	fin := tcpOf(t, p.next())
+	if !fin.Flags().Has(wire.FlagFIN) {
+		t.Fatalf("want FIN, got %v", fin.Flags())
+	}
+	p.send(tcpPacket(p.addr, serverAddr.Addr(), wire.TCPFields{SrcPort: 80, DstPort: port, Seq: 5001, Ack: iss + 2,
+		Flags: wire.FlagFIN | wire.FlagACK, Window: 65535}, nil, nil))
+	p.next() // ACK of our FIN: the stack is in TIME-WAIT
+	p.send(tcpPacket(p.addr, serverAddr.Addr(), wire.TCPFields{SrcPort: 80, DstPort: port, Seq: 900000,
+		Flags: wire.FlagSYN, Window: 65535}, nil, nil))
+	ack := tcpOf(t, p.next())
+	if ack.Flags() != wire.FlagACK || ack.Ack() != 5002 {
+		t.Fatalf("SYN in TIME-WAIT without a listener answered with %v ack %d, want . ack 5002", ack.Flags(), ack.Ack())
+	}
+	if st := p.stack.Stats(); st.TimeWaitReopen != 0 || st.OutRsts != 0 {
+		t.Fatalf("TIME-WAIT reopened (%d) or reset (%d)", st.TimeWaitReopen, st.OutRsts)
+	}
+	p.stack.mu.Lock()
+	defer p.stack.mu.Unlock()
+	for _, c := range p.stack.conns {
+		if c.tcb.State() != tcp.TimeWait {
+			t.Fatalf("connection in %v", c.tcb.State())
+		}
 	}
 }

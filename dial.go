@@ -15,48 +15,20 @@ func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
 	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
 }
 
-// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6"
-// (Dialer.Dial with the zero options), or opens a connected UDP socket on
-// "udp", "udp4" or "udp6".
+// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6",
+// or opens a connected UDP socket on "udp", "udp4" or "udp6". It is the
+// zero Dialer's Dial: a Dialer sets the local address, a timeout, buffer
+// sizes and the other socket options. As with package net, the net.Conn
+// is a *Conn for TCP and a *UDPConn for UDP; type-assert it for their
+// other methods.
 func (s *Stack) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
 }
 
-// DialContext is Dialer.DialContext with the zero options.
+// DialContext is Dial that gives up when ctx is done: the zero Dialer's
+// DialContext.
 func (s *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	if isUDPNetwork(network) {
-		return s.DialUDP(ctx, network, address)
-	}
-	c, err := s.DialTCP(ctx, network, address)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// DialTCP is DialContext returning the concrete type.
-func (s *Stack) DialTCP(ctx context.Context, network, address string) (*Conn, error) {
-	return (&Dialer{Stack: s}).DialTCP(ctx, network, address)
-}
-
-// DialFrom is DialTCP from a chosen local address ("ip:port"; an empty
-// host or port 0 lets the stack choose): Dialer with LocalAddr. Two
-// stacks dialing each other from fixed ports at once perform a
-// simultaneous open (RFC 9293 §3.5).
-func (s *Stack) DialFrom(ctx context.Context, network, localAddress, address string) (*Conn, error) {
-	d := &Dialer{Stack: s}
-	if localAddress != "" {
-		la, err := parseLocalAddr(localAddress)
-		if err != nil {
-			return nil, dialError(network, address, err)
-		}
-		d.LocalAddr = la
-	}
-	return d.DialTCP(ctx, network, address)
-}
-
-func dialError(network, address string, err error) error {
-	return &net.OpError{Op: "dial", Net: network, Err: err}
+	return (&Dialer{Stack: s}).DialContext(ctx, network, address)
 }
 
 // awaitEstablished waits for an active open to finish, aborting it if
@@ -68,9 +40,11 @@ func (c *Conn) awaitEstablished(ctx context.Context, network string) error {
 	}
 	for {
 		s.mu.Lock()
-		st, cerr := c.tcb.State(), c.tcb.Err()
+		st, cerr, closed := c.tcb.State(), c.tcb.Err(), s.closed
 		s.mu.Unlock()
 		switch {
+		case closed: // Stack.Close aborted the handshake
+			return opErr(ErrStackClosed)
 		case cerr != nil:
 			return opErr(os.NewSyscallError("connect", cerr))
 		case st == tcp.Closed:
@@ -81,16 +55,22 @@ func (c *Conn) awaitEstablished(ctx context.Context, network string) error {
 		select {
 		case <-c.wwait:
 		case <-s.done:
-			return opErr(net.ErrClosed)
+			return opErr(ErrStackClosed)
 		case <-ctx.Done():
 			c.do(func(now time.Duration) { c.tcb.Abort(now, &s.out) })
-			err := ctx.Err()
-			if errors.Is(err, context.DeadlineExceeded) {
-				err = errTimeout{err}
-			}
-			return opErr(err)
+			return opErr(contextError(ctx))
 		}
 	}
+}
+
+// contextError is why ctx ended, a deadline marked as a timeout as
+// package net marks it.
+func contextError(ctx context.Context) error {
+	err := context.Cause(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errTimeout{err}
+	}
+	return err
 }
 
 // errTimeout marks a context deadline as a timeout, as package net does.

@@ -2,9 +2,11 @@ package threeway
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -13,25 +15,41 @@ import (
 
 // Dialer holds the options of an active open, in the spirit of
 // net.Dialer: the zero value of each field is the default. Set Stack;
-// Stack.Dial and Stack.DialContext are short forms of a zero Dialer's.
+// Stack.Dial and Stack.DialContext are the short forms, a zero Dialer's.
+//
+// Networks are "tcp", "tcp4" and "tcp6", and "udp", "udp4" and "udp6" for
+// a connected UDP socket (of the options, UDP uses LocalAddr, RecvBuffer
+// and Control). The address is an IP literal and a port: the stack has no
+// resolver. As with package net, the net.Conn returned is a *Conn for TCP
+// and a *UDPConn for UDP:
+//
+//	c, err := d.Dial("tcp", "192.0.2.1:80")
+//	...
+//	tc := c.(*threeway.Conn) // SetLinger, Info, SocketError, ...
 type Dialer struct {
 	Stack *Stack
 
 	// LocalAddr is the address and port to connect from (bind before
-	// connect); a zero address or port lets the stack choose. An address
-	// the stack does not own is EADDRNOTAVAIL unless the stack was made
-	// with Options.Spoofing: a transparent proxy answering as the
-	// original server dials from the server's address.
+	// connect); a zero address or port lets the stack choose. For TCP, an
+	// address the stack does not own is EADDRNOTAVAIL unless the stack was
+	// made with Options.Spoofing: a transparent proxy answering as the
+	// original server dials from the server's address. Two stacks
+	// dialing each other from fixed ports at once perform a simultaneous
+	// open (RFC 9293 §3.5).
 	LocalAddr netip.AddrPort
 
-	// Timeout bounds the handshake; Deadline is an absolute bound (the
-	// stack clock's time). The earlier of the two and the context's wins.
+	// Timeout bounds the handshake; Deadline is an absolute bound. Both
+	// are read on the stack's clock, as Conn deadlines are, so on a
+	// clock.Sim they pass in simulated time. The earliest of the two and
+	// the context's wins; a timeout is a *net.OpError whose Timeout()
+	// holds and that wraps context.DeadlineExceeded.
 	Timeout  time.Duration
 	Deadline time.Time
 
 	// SendBuffer and RecvBuffer, when positive, size the connection's
 	// buffers (SO_SNDBUF, SO_RCVBUF); the receive buffer sets the window
-	// and window scale the SYN offers.
+	// and window scale the SYN offers. A UDP socket takes RecvBuffer as
+	// its SetReadBuffer.
 	SendBuffer, RecvBuffer int
 
 	// KeepAlive: positive turns keep-alive probes on with that idle time
@@ -45,10 +63,11 @@ type Dialer struct {
 	// as in Go, segments are sent without delay.
 	Nagle bool
 
-	// Control, if set, is called with the new connection before its SYN
-	// goes out, as net.Dialer's Control is called before connect(). An
-	// error aborts the dial.
-	Control func(network, address string, c *Conn) error
+	// Control, if set, is called with the new socket, a *Conn in
+	// SYN-SENT whose SYN has not gone out or a *UDPConn, as
+	// net.Dialer's Control is called before connect(). An error aborts
+	// the dial.
+	Control func(network, address string, c net.Conn) error
 
 	// FastOpen makes the connect use TCP Fast Open (RFC 7413) the way
 	// Linux's TCP_FASTOPEN_CONNECT does: Dial returns at once, and the
@@ -58,46 +77,65 @@ type Dialer struct {
 	// A refused or failed connect is reported by the first Read or Write.
 	FastOpen bool
 
+	// Nonblock makes Dial return as soon as the SYN is sent, with the
+	// connection in SYN-SENT, as connect() on an O_NONBLOCK socket
+	// returns EINPROGRESS. The handshake goes on: Conn.State tells where
+	// it is, Conn.SocketError (SO_ERROR) why it failed, and Read and
+	// Write wait for it. Timeout and Deadline do not apply.
+	Nonblock bool
+
 	// CongestionControl, when set, chooses the connection's algorithm
 	// (Linux's TCP_CONGESTION) over the stack's tcp.Config one.
 	CongestionControl tcp.CCAlgorithm
 }
 
-// Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6".
+var errNoStack = errors.New("threeway: Dialer.Stack is nil")
+
+// Dial connects to address on the named network.
 func (d *Dialer) Dial(network, address string) (net.Conn, error) {
 	return d.DialContext(context.Background(), network, address)
 }
 
-// DialContext connects, giving up when ctx is done: cancellation aborts the
-// handshake. Errors are *net.OpError wrapping syscall.ECONNREFUSED,
-// syscall.ETIMEDOUT and the like, as package net reports them.
+// DialContext connects, giving up when ctx is done: cancellation aborts
+// the handshake. Errors are *net.OpError wrapping syscall.ECONNREFUSED,
+// syscall.ETIMEDOUT and the like, as package net reports them; after
+// Stack.Close, ErrStackClosed (net.ErrClosed).
 func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	c, err := d.DialTCP(ctx, network, address)
+	if d.Stack == nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errNoStack}
+	}
+	if isUDPNetwork(network) {
+		c, err := d.dialUDP(ctx, network, address)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := d.dialTCP(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// DialTCP is DialContext returning the concrete type.
-func (d *Dialer) DialTCP(ctx context.Context, network, address string) (*Conn, error) {
-	if d.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
-		defer cancel()
+func (d *Dialer) dialTCP(ctx context.Context, network, address string) (*Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: contextError(ctx)}
 	}
-	if !d.Deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Deadline)
-		defer cancel()
+	wait := !d.FastOpen && !d.Nonblock
+	if wait {
+		var stop func()
+		ctx, stop = d.bound(ctx)
+		defer stop()
+		if ctx.Err() != nil { // the deadline has passed: no SYN
+			return nil, &net.OpError{Op: "dial", Net: network, Err: contextError(ctx)}
+		}
 	}
-	c, err := d.Start(network, address)
-	if err != nil {
-		return nil, err
-	}
-	if d.FastOpen {
-		// The handshake waits for the first write, which rides in it.
-		return c, nil
+	c, err := d.start(network, address)
+	if err != nil || !wait {
+		// With Fast Open the handshake waits for the first write, which
+		// rides in it.
+		return c, err
 	}
 	if err := c.awaitEstablished(ctx, network); err != nil {
 		return nil, err
@@ -105,10 +143,34 @@ func (d *Dialer) DialTCP(ctx context.Context, network, address string) (*Conn, e
 	return c, nil
 }
 
-// Start begins the active open and returns at once, with the connection
-// in SYN-SENT and its SYN sent: a non-blocking connect(). Its State moves
-// on as the handshake proceeds; SocketError reports why it failed.
-func (d *Dialer) Start(network, address string) (*Conn, error) {
+// bound ends ctx at the Dialer's Timeout or Deadline, whichever comes
+// first, as the stack's clock tells time.
+func (d *Dialer) bound(ctx context.Context) (context.Context, func()) {
+	var left time.Duration
+	switch {
+	case d.Timeout <= 0 && d.Deadline.IsZero():
+		return ctx, func() {}
+	case d.Deadline.IsZero():
+		left = d.Timeout
+	default:
+		left = d.Deadline.Sub(d.Stack.clk.Now())
+		if d.Timeout > 0 {
+			left = min(left, d.Timeout)
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	if left <= 0 {
+		cancel(context.DeadlineExceeded)
+		return ctx, func() {}
+	}
+	t := d.Stack.clk.AfterFunc(left, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() { t.Stop(); cancel(nil) }
+}
+
+// start begins the active open and returns at once, with the connection
+// in SYN-SENT and its SYN sent (or, with FastOpen, waiting for the first
+// write).
+func (d *Dialer) start(network, address string) (*Conn, error) {
 	s := d.Stack
 	// The address in an error is built only when there is an error:
 	// a successful dial allocates nothing for it.
@@ -130,7 +192,7 @@ func (d *Dialer) Start(network, address string) (*Conn, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, opErr(dst, net.ErrClosed)
+		return nil, opErr(dst, ErrStackClosed)
 	}
 	c, err := d.openLocked(dst)
 	if err != nil {
@@ -213,4 +275,30 @@ func parseDialAddr(network, address string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, err
 	}
 	return netip.AddrPortFrom(ip, port), nil
+}
+
+// dialUDP opens a connected UDP socket from LocalAddr.
+func (d *Dialer) dialUDP(ctx context.Context, network, address string) (*UDPConn, error) {
+	local := ""
+	if la := d.LocalAddr; la.Addr().IsValid() || la.Port() != 0 {
+		host := ""
+		if la.Addr().IsValid() {
+			host = la.Addr().String()
+		}
+		local = net.JoinHostPort(host, strconv.Itoa(int(la.Port())))
+	}
+	c, err := d.Stack.dialUDP(ctx, network, local, address)
+	if err != nil {
+		return nil, err
+	}
+	if d.RecvBuffer > 0 {
+		c.SetReadBuffer(d.RecvBuffer)
+	}
+	if d.Control != nil {
+		if err := d.Control(network, address, c); err != nil {
+			c.Close()
+			return nil, &net.OpError{Op: "dial", Net: network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+		}
+	}
+	return c, nil
 }

@@ -439,3 +439,35 @@ func TestNoGoroutineLeak(t *testing.T) {
 		})
 	}
 }
+
+// A call on a connection that has already closed must not put it back on
+// the stack's timer heap (it would fire forever).
+func TestRetiredConnLeavesNoTimer(t *testing.T) {
+	n := newTestNet(t, netConfig{})
+	l, _ := n.server.Listen("tcp", ":80")
+	accepted := make(chan *Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c.(*Conn)
+		}
+	}()
+	c, err := n.client.Dial("tcp", "192.0.2.2:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := <-accepted
+	c.(*Conn).SetLinger(0)
+	c.Close()
+	if _, err := sc.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("read after the peer's abort: %v", err)
+	}
+	sc.SetKeepAlivePeriod(10 * time.Millisecond)
+	sc.SetNoDelay(false)
+	n.server.mu.Lock()
+	left := len(n.server.timers)
+	n.server.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d connections on the timer heap after the only one closed", left)
+	}
+}

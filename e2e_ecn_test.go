@@ -41,7 +41,7 @@ func TestECNEndToEnd(t *testing.T) {
 }
 
 // TestCongestionControlPerConnection: CUBIC is the stack's default,
-// tcp.Config picks another per stack, and DialOptions (Linux's
+// tcp.Config picks another per stack, and Dialer.CongestionControl (Linux's
 // TCP_CONGESTION) per connection; the choice survives the handshake.
 func TestCongestionControlPerConnection(t *testing.T) {
 	t.Parallel()
@@ -53,20 +53,22 @@ func TestCongestionControlPerConnection(t *testing.T) {
 	for _, tc := range []struct {
 		opt, want tcp.CCAlgorithm
 	}{{tcp.CCDefault, tcp.CCCubic}, {tcp.CCNewReno, tcp.CCNewReno}, {tcp.CCCubic, tcp.CCCubic}} {
-		c, err := n.client.StartDial("tcp", "192.0.2.2:7", DialOptions{CongestionControl: tc.opt})
+		d := &Dialer{Stack: n.client, CongestionControl: tc.opt, Nonblock: true}
+		nc, err := d.Dial("tcp", "192.0.2.2:7")
 		if err != nil {
 			t.Fatal(err)
 		}
+		c := nc.(*Conn)
 		for deadline := time.Now().Add(10 * time.Second); c.State() != tcp.Established; time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("DialOptions %v: still %v", tc.opt, c.State())
+				t.Fatalf("CongestionControl %v: still %v", tc.opt, c.State())
 			}
 		}
 		n.client.mu.Lock()
 		got := c.tcb.CongestionAlgorithm()
 		n.client.mu.Unlock()
 		if got != tc.want {
-			t.Errorf("DialOptions %v: algorithm %v, want %v", tc.opt, got, tc.want)
+			t.Errorf("CongestionControl %v: algorithm %v, want %v", tc.opt, got, tc.want)
 		}
 		c.Close()
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -310,5 +311,34 @@ func TestDialContextTimeout(t *testing.T) {
 	}
 	if k := n.client.numConns(); k != 0 {
 		t.Errorf("client still tracks %d connections", k)
+	}
+}
+
+// An expired deadline fails Read even when data is waiting, as in net.
+func TestExpiredDeadlineBeatsBufferedData(t *testing.T) {
+	n := newTestNet(t, netConfig{})
+	l, _ := n.server.Listen("tcp", ":80")
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Write([]byte("waiting"))
+		}
+	}()
+	c, err := n.client.Dial("tcp", "192.0.2.2:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(c, buf[:1]); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Unix(0, 0))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	if k, err := c.Read(buf); err != nil || string(buf[:k]) != "aiting" {
+		t.Fatalf("read after clearing the deadline: %q %v", buf[:k], err)
 	}
 }

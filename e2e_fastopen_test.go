@@ -52,7 +52,7 @@ func TestFastOpenSavesARoundTrip(t *testing.T) {
 	fetch := func() time.Duration {
 		t.Helper()
 		start := n.now()
-		c, err := n.client.StartDial("tcp", "192.0.2.2:80", DialOptions{FastOpen: true})
+		c, err := (&Dialer{Stack: n.client, FastOpen: true}).Dial("tcp", "192.0.2.2:80")
 		if err != nil {
 			t.Fatal(err)
 		}

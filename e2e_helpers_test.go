@@ -239,10 +239,11 @@ func (n *testNet) now() time.Time { return n.client.Clock().Now() }
 // listen listens on the server stack or fails the test.
 func listen(t testing.TB, s *Stack, address string) *Listener {
 	t.Helper()
-	l, err := s.ListenTCP("tcp", address)
+	nl, err := s.Listen("tcp", address)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l := nl.(*Listener)
 	t.Cleanup(func() { l.Close() })
 	return l
 }

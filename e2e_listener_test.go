@@ -235,3 +235,22 @@ func TestAcceptContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// As on Linux, a wildcard and a specific listener on one port collide.
+func TestListenAddressConflicts(t *testing.T) {
+	n := newTestNet(t, netConfig{})
+	if _, err := n.server.Listen("tcp", ":80"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ network, addr string }{{"tcp4", ":80"}, {"tcp", "192.0.2.2:80"}, {"tcp6", "[2001:db8::2]:80"}, {"tcp", ":80"}} {
+		if _, err := n.server.Listen(tc.network, tc.addr); !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("Listen(%s, %s) after Listen(tcp, :80): %v, want EADDRINUSE", tc.network, tc.addr, err)
+		}
+	}
+	if _, err := n.server.Listen("tcp4", ":81"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.server.Listen("tcp6", ":81"); err != nil {
+		t.Errorf("IPv6 wildcard beside an IPv4 one: %v", err)
+	}
+}

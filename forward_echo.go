@@ -1,7 +1,6 @@
 package threeway
 
 import (
-	"errors"
 	"net/netip"
 
 	"github.com/threeway-tcp/threeway/wire"
@@ -18,16 +17,14 @@ type EchoRequest struct {
 	Data []byte
 }
 
-var errEchoStackClosed = errors.New("threeway: stack closed")
-
 // Reply sends the echo reply from Dst, as the destination would
-// (RFC 792; RFC 4443 §4.2).
+// (RFC 792; RFC 4443 §4.2). After Stack.Close it is ErrStackClosed.
 func (e *EchoRequest) Reply() error {
 	s := e.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return errEchoStackClosed
+		return ErrStackClosed
 	}
 	typ := uint8(wire.ICMPv4EchoReply)
 	if !e.Dst.Is4() {

@@ -424,14 +424,14 @@ func TestDialerSpoofedSource(t *testing.T) {
 func TestDialerOptionsReachTheSyn(t *testing.T) {
 	p := newForwardPeer(t, nil, Options{})
 	var controlled atomic.Bool
-	d := &Dialer{Stack: p.stack, RecvBuffer: 8192, Control: func(network, address string, c *Conn) error {
-		if c.State() != tcp.SynSent {
+	d := &Dialer{Stack: p.stack, RecvBuffer: 8192, Nonblock: true, Control: func(network, address string, nc net.Conn) error {
+		if c, ok := nc.(*Conn); !ok || c.State() != tcp.SynSent {
 			return errors.New("not in SYN-SENT")
 		}
 		controlled.Store(true)
 		return nil
 	}}
-	c, err := d.Start("tcp4", "192.0.2.1:5001")
+	c, err := d.Dial("tcp4", "192.0.2.1:5001")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,8 +440,8 @@ func TestDialerOptionsReachTheSyn(t *testing.T) {
 	if !controlled.Load() || syn.Window() != 8192 {
 		t.Fatalf("control ran %v, window %d", controlled.Load(), syn.Window())
 	}
-	refuse := &Dialer{Stack: p.stack, Control: func(string, string, *Conn) error { return syscall.EPERM }}
-	if _, err := refuse.Start("tcp4", "192.0.2.1:5002"); !errors.Is(err, syscall.EPERM) {
+	refuse := &Dialer{Stack: p.stack, Nonblock: true, Control: func(string, string, net.Conn) error { return syscall.EPERM }}
+	if _, err := refuse.Dial("tcp4", "192.0.2.1:5002"); !errors.Is(err, syscall.EPERM) {
 		t.Fatalf("Control's error: %v", err)
 	}
 }
@@ -465,10 +465,11 @@ func TestAddressesAndRoutesAtRunTime(t *testing.T) {
 	if err := s.AddRoute(Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Src: added.Addr()}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := s.StartDial("tcp", "203.0.113.1:80", DialOptions{})
+	nc, err := (&Dialer{Stack: s, Nonblock: true}).Dial("tcp", "203.0.113.1:80")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := nc.(*Conn)
 	ip, _ := wire.ParseIPv4(p.next())
 	if ip.Src() != added.Addr() || c.LocalAddr().(*net.TCPAddr).AddrPort().Addr() != added.Addr() {
 		t.Fatalf("source %v, want the route's %v", ip.Src(), added.Addr())

@@ -71,13 +71,15 @@ func addrsOverlap(a, b netip.Addr) bool {
 
 // Listen announces on the stack's address. network is "tcp", "tcp4" or
 // "tcp6"; address is "host:port" with an IP literal or empty host. Port 0
-// picks an ephemeral port.
+// picks an ephemeral port. As with package net, the net.Listener is a
+// *Listener (ListenTCP returns it as such). After Stack.Close the error
+// wraps ErrStackClosed.
 func (s *Stack) Listen(network, address string) (net.Listener, error) {
-	return s.ListenTCP(network, address)
+	return s.listen(network, address)
 }
 
-// ListenTCP is Listen returning the concrete type.
-func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
+// listen is Listen returning the concrete type.
+func (s *Stack) listen(network, address string) (*Listener, error) {
 	opErr := func(err error) error {
 		return &net.OpError{Op: "listen", Net: network, Err: err}
 	}
@@ -88,7 +90,7 @@ func (s *Stack) ListenTCP(network, address string) (*Listener, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, opErr(net.ErrClosed)
+		return nil, opErr(ErrStackClosed)
 	}
 	if ap.Addr().IsValid() && !ap.Addr().IsUnspecified() && !s.isLocal(ap.Addr()) {
 		return nil, opErr(&net.AddrError{Err: "cannot assign requested address", Addr: ap.Addr().String()})

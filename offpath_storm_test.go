@@ -1,7 +1,6 @@
 package threeway
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -65,10 +64,12 @@ func TestBlindSynToTimeWaitNoAckStorm(t *testing.T) {
 					accepted <- c
 				}
 			}()
-			c, err := n.client.DialFrom(context.Background(), "tcp", fam.client, fam.server)
+			d := &Dialer{Stack: n.client, LocalAddr: netip.MustParseAddrPort(fam.client)}
+			nc, err := d.Dial("tcp", fam.server)
 			if err != nil {
 				t.Fatal(err)
 			}
+			c := nc.(*Conn)
 			sc := (<-accepted).(*Conn)
 			sc.Close() // the server closes first: it will hold TIME-WAIT
 			io.ReadAll(c)

@@ -62,7 +62,7 @@ func (s *Stack) DialPing(network string, laddr, raddr netip.Addr) (*PingConn, er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, opErr(net.ErrClosed)
+		return nil, opErr(ErrStackClosed)
 	}
 	if !laddr.IsUnspecified() && !s.isLocal(laddr) {
 		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))

@@ -27,3 +27,13 @@ func (c *Conn) WriteNonblock(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// SocketError returns the error that ended the connection (SO_ERROR):
+// ECONNREFUSED, ECONNRESET, ETIMEDOUT and the like, as a syscall.Errno,
+// or nil while it has none. After a Dialer.Nonblock dial it is how a
+// failed handshake is told apart from one still running.
+func (c *Conn) SocketError() error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.tcb.Err()
+}

@@ -55,9 +55,6 @@ type Stack struct {
 	closeOnce sync.Once
 }
 
-// ErrStackClosed is returned by operations on a closed Stack.
-var ErrStackClosed = errors.New("threeway: stack closed")
-
 // New starts a stack on opts.Link.
 func New(opts Options) (*Stack, error) {
 	if opts.Link == nil {

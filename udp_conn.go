@@ -49,13 +49,15 @@ func (s *Stack) newUDPConn(network string, local, remote netip.AddrPort) *UDPCon
 
 // ListenPacket opens a UDP socket on network "udp", "udp4" or "udp6";
 // address is "host:port" with an IP literal or empty host, port 0 picking
-// an ephemeral port.
+// an ephemeral port. As with package net, the net.PacketConn is a
+// *UDPConn (ListenUDP returns it as such). After Stack.Close the error
+// wraps ErrStackClosed.
 func (s *Stack) ListenPacket(network, address string) (net.PacketConn, error) {
-	return s.ListenUDP(network, address)
+	return s.listenUDP(network, address)
 }
 
-// ListenUDP is ListenPacket returning the concrete type.
-func (s *Stack) ListenUDP(network, address string) (*UDPConn, error) {
+// listenUDP is ListenPacket returning the concrete type.
+func (s *Stack) listenUDP(network, address string) (*UDPConn, error) {
 	opErr := func(err error) error { return &net.OpError{Op: "listen", Net: network, Err: err} }
 	_, tcpName, err := udpNetwork(network)
 	if err != nil {
@@ -68,7 +70,7 @@ func (s *Stack) ListenUDP(network, address string) (*UDPConn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, opErr(net.ErrClosed)
+		return nil, opErr(ErrStackClosed)
 	}
 	a := ap.Addr()
 	if a.IsValid() && !a.IsUnspecified() && !s.isLocal(a) {
@@ -100,17 +102,12 @@ func (s *Stack) bindUDPLocked(c *UDPConn) {
 	s.udp.socks[c.key] = c
 }
 
-// DialUDP opens a connected UDP socket to address ("ip:port"): it sends
-// to and hears from that peer only, and reports ICMP errors from it
-// (port unreachable: ECONNREFUSED) on its next read or write. Nothing is
-// sent until the first write.
-func (s *Stack) DialUDP(ctx context.Context, network, address string) (*UDPConn, error) {
-	return s.DialUDPFrom(ctx, network, "", address)
-}
-
-// DialUDPFrom is DialUDP from a chosen local address ("ip:port"; an empty
-// host or port 0 lets the stack choose).
-func (s *Stack) DialUDPFrom(ctx context.Context, network, localAddress, address string) (*UDPConn, error) {
+// dialUDP opens a connected UDP socket to address ("ip:port") from
+// localAddress ("ip:port"; empty, an empty host or port 0 lets the stack
+// choose): it sends to and hears from that peer only, and reports ICMP
+// errors from it (port unreachable: ECONNREFUSED) on its next read or
+// write. Nothing is sent until the first write. Dialer dials UDP with it.
+func (s *Stack) dialUDP(ctx context.Context, network, localAddress, address string) (*UDPConn, error) {
 	opErr := func(dst netip.AddrPort, err error) error {
 		var a net.Addr
 		if dst.IsValid() {
@@ -143,7 +140,7 @@ func (s *Stack) DialUDPFrom(ctx context.Context, network, localAddress, address 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, opErr(dst, net.ErrClosed)
+		return nil, opErr(dst, ErrStackClosed)
 	}
 	src, ok := s.sourceFor(ip)
 	if !ok {

@@ -2,7 +2,6 @@ package threeway
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -29,10 +28,11 @@ func udpEcho(c net.PacketConn) {
 
 func listenUDP(t *testing.T, s *Stack, network, address string) *UDPConn {
 	t.Helper()
-	c, err := s.ListenUDP(network, address)
+	pc, err := s.ListenPacket(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := pc.(*UDPConn)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -153,7 +153,7 @@ func TestUDPClosedPortRefusesConnectedSocket(t *testing.T) {
 	t.Parallel()
 	n := newTestNet(t, netConfig{})
 	for _, dst := range []string{"192.0.2.2:9", "[2001:db8::2]:9"} {
-		c, err := n.client.DialUDP(context.Background(), "udp", dst)
+		c, err := n.client.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(dst)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,18 +316,18 @@ func TestUDPSocketErrors(t *testing.T) {
 		err  error
 		want error
 	}{}
-	_, err := n.server.ListenUDP("udp4", "192.0.2.2:7")
+	_, err := n.server.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 7})
 	cases = append(cases, struct {
 		name string
 		err  error
 		want error
 	}{"bind over the dual-stack wildcard", err, syscall.EADDRINUSE})
-	_, err = n.server.ListenUDP("udp4", "198.51.100.1:8")
+	_, err = n.server.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(198, 51, 100, 1), Port: 8})
 	var ae *net.AddrError
 	if !errors.As(err, &ae) {
 		t.Errorf("listen on a foreign address: %v", err)
 	}
-	_, err = n.server.ListenUDP("tcp", ":8")
+	_, err = n.server.ListenUDP("tcp", &net.UDPAddr{Port: 8})
 	if _, ok := errors.Unwrap(err).(net.UnknownNetworkError); !ok {
 		t.Errorf("ListenUDP(tcp): %v", err)
 	}

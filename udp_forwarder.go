@@ -2,7 +2,6 @@ package threeway
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -80,7 +79,7 @@ func (s *Stack) ForwardUDP(cfg UDPForwarderConfig) (*UDPForwarder, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, net.ErrClosed
+		return nil, ErrStackClosed
 	}
 	s.udp.fwd = append(s.udp.fwd, f)
 	return f, nil

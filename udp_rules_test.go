@@ -2,9 +2,9 @@ package threeway
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
+	"net"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -185,12 +185,12 @@ func TestUDPPortUnreachableRateLimited(t *testing.T) {
 // name the ports, is not.
 func TestUDPICMPErrorToConnectedSocket(t *testing.T) {
 	p := newRawPeer(t)
-	c, err := p.stack.DialUDP(context.Background(), "udp4", peer4.String())
+	c, err := p.stack.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(peer4))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	other, _ := p.stack.DialUDP(context.Background(), "udp4", "192.0.2.1:40001")
+	other, _ := p.stack.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40001})
 	defer other.Close()
 	c.Write([]byte("hello"))
 	sent := p.next()
@@ -220,7 +220,7 @@ func TestUDPICMPErrorToConnectedSocket(t *testing.T) {
 // A connected socket takes datagrams from its peer only.
 func TestUDPConnectedFiltersPeers(t *testing.T) {
 	p := newRawPeer(t)
-	c, err := p.stack.DialUDP(context.Background(), "udp6", peer6.String())
+	c, err := p.stack.DialUDP("udp6", nil, net.UDPAddrFromAddrPort(peer6))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func BenchmarkUDPReceive(b *testing.B) {
 
 func udpBenchSetup(tb testing.TB) (*Stack, *UDPConn, []byte) {
 	n := newTestNet(tb, netConfig{})
-	c, err := n.server.ListenUDP("udp", ":7")
+	c, err := n.server.ListenUDP("udp", &net.UDPAddr{Port: 7})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -304,12 +304,12 @@ func FuzzUDPInput(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		ln, err := s.ListenUDP("udp", ":7")
+		ln, err := s.ListenUDP("udp", &net.UDPAddr{Port: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ln.SetReadBuffer(3000)
-		conn, err := s.DialUDPFrom(context.Background(), "udp4", "192.0.2.2:5000", peer4.String())
+		conn, err := s.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 5000}, net.UDPAddrFromAddrPort(peer4))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -365,7 +365,7 @@ func BenchmarkUDPSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	c, err := s.ListenUDP("udp", ":7")
+	c, err := s.ListenUDP("udp", &net.UDPAddr{Port: 7})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func newThreewayPair(a, b link.Link, pc pairConfig) (*pair, error) {
 		cs.Close()
 		return nil, err
 	}
-	ln, err := ss.ListenTCP("tcp4", netip.AddrPortFrom(serverAddr, serverPort).String())
+	ln, err := ss.ListenTCP("tcp4", net.TCPAddrFromAddrPort(netip.AddrPortFrom(serverAddr, serverPort)))
 	if err != nil {
 		cs.Close()
 		ss.Close()

@@ -454,7 +454,7 @@ func (s *twSock) listen(backlog int) error {
 			addr = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 		}
 	}
-	ln, err := s.b.stack.ListenTCP(s.network(), addr.String())
+	ln, err := s.b.stack.ListenTCP(s.network(), net.TCPAddrFromAddrPort(addr))
 	if err != nil {
 		return errnoFrom(err)
 	}
@@ -508,18 +508,17 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	if err := s.b.ensureStack(); err != nil {
 		return err
 	}
-	local := ""
-	if s.bound.IsValid() {
-		local = s.bound.String()
+	// connect() on packetdrill's O_NONBLOCK socket: EINPROGRESS, then
+	// connectDone polls the handshake.
+	d := &threeway.Dialer{
+		Stack: s.b.stack, LocalAddr: s.bound, SendBuffer: s.sndBuf, RecvBuffer: s.rcvBuf,
+		Nagle: !s.noDelay, FastOpen: s.fastOpenConnect && s.b.fastOpenFlags&1 != 0, Nonblock: true,
 	}
-	c, err := s.b.stack.StartDial(s.network(), ap.String(), threeway.DialOptions{
-		LocalAddress: local, SendBuffer: s.sndBuf, RecvBuffer: s.rcvBuf,
-		FastOpen: s.fastOpenConnect && s.b.fastOpenFlags&1 != 0,
-	})
+	nc, err := d.Dial(s.network(), ap.String())
 	if err != nil {
 		return errnoFrom(err)
 	}
-	c.SetNoDelay(s.noDelay)
+	c := nc.(*threeway.Conn)
 	c.SetLinger(lingerArg(s.linger0))
 	s.conn = c
 	if s.ka.Enable {

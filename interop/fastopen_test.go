@@ -162,10 +162,11 @@ func fastOpenPeer(mode, arg string) (int, bool) {
 		defer closeAll()
 		acked := 0
 		for i := 0; i < fastOpenExchanges; i++ {
-			c, err := s.StartDial("tcp", addr, threeway.DialOptions{FastOpen: true})
+			nc, err := (&threeway.Dialer{Stack: s, FastOpen: true}).Dial("tcp", addr)
 			if err != nil {
 				return fail(err)
 			}
+			c := nc.(*threeway.Conn)
 			msg := fmt.Sprintf("hello %d\n", i)
 			if err := echoCheck(c, msg); err != nil {
 				return fail(fmt.Errorf("exchange %d: %w", i, err))

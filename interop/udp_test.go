@@ -4,7 +4,6 @@ package interop
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -131,7 +130,7 @@ func roundTrip(t *testing.T, what string, c net.Conn, sizes ...int) {
 func TestUDPWithKernel(t *testing.T) {
 	n, s := newUDPNet(t)
 	// threeway serves, the kernel asks.
-	srv, err := s.ListenUDP("udp", ":7")
+	srv, err := s.ListenUDP("udp", &net.UDPAddr{Port: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +208,7 @@ func TestUDPClosedPortsWithKernel(t *testing.T) {
 		return err
 	}
 	for _, addr := range []string{kernel4 + ":9", "[" + kernel6 + "]:9"} {
-		c, err := s.DialUDP(context.Background(), "udp", addr)
+		c, err := s.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -131,7 +131,7 @@ func TestTracerLiveStacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	ln, err := srv.ListenTCP("tcp", "192.0.2.2:7")
+	ln, err := srv.Listen("tcp", "192.0.2.2:7")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +146,11 @@ func TestTracerLiveStacks(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := cli.DialTCP(ctx, "tcp", "192.0.2.2:7")
+	nc, err := cli.DialContext(ctx, "tcp", "192.0.2.2:7")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := nc.(*threeway.Conn)
 	c.Write([]byte("ping"))
 	buf := make([]byte, 4)
 	if _, err := io.ReadFull(c, buf); err != nil {

@@ -127,13 +127,8 @@ func threewayGets(n int) (off, on time.Duration, err error) {
 
 // threewayClientGets times n GETs from a threeway client stack.
 func threewayClientGets(client *threeway.Stack, addr string, fastOpen bool, n int) (time.Duration, error) {
-	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
-			if !fastOpen {
-				return client.DialContext(ctx, network, address)
-			}
-			return client.StartDial(network, address, threeway.DialOptions{FastOpen: true})
-		}}}
+	d := &threeway.Dialer{Stack: client, FastOpen: fastOpen}
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: d.DialContext}}
 	return timeGets(hc, "http://"+addr+"/", n)
 }
 

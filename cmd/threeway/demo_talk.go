@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/threeway-tcp/threeway"
@@ -28,7 +30,7 @@ func (n *demoNet) echoTimes(ctx context.Context, times int, fastOpen bool) error
 	cli, srv := n.stacks[ladder.Client], n.stacks[ladder.Server]
 	n.startClock()
 	n.rec.Initial(ladder.Client, "CLOSED")
-	ln, err := srv.ListenTCP("tcp", n.hostPort(ladder.Server, echoPort))
+	ln, err := srv.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(n.addrs[ladder.Server], echoPort)))
 	if err != nil {
 		return err
 	}
@@ -84,11 +86,12 @@ func (n *demoNet) echoClient(ctx context.Context, st *threeway.Stack, fastOpen b
 	}
 	resume := g.wait(ladder.Client)
 	d := &threeway.Dialer{Stack: st, FastOpen: fastOpen}
-	c, err := d.DialTCP(ctx, "tcp", n.hostPort(ladder.Server, echoPort))
+	nc, err := d.DialContext(ctx, "tcp", n.hostPort(ladder.Server, echoPort))
 	resume()
 	if err != nil {
 		return err
 	}
+	c := nc.(*threeway.Conn)
 	defer c.Close()
 	if !fastOpen {
 		n.negotiated(ladder.Client, c)
@@ -204,13 +207,15 @@ func (n *demoNet) peer(ctx context.Context, s ladder.Side) error {
 	ports := [2]uint16{simPortA, simPortB}
 	msgs := [2]string{clientMsg, serverMsg}
 	rec, g := n.rec, &n.gate
-	rec.Note(s, "DialFrom(port "+strconv.Itoa(int(ports[s]))+")")
+	rec.Note(s, "Dial(from port "+strconv.Itoa(int(ports[s]))+")")
 	resume := g.wait(s)
-	c, err := n.stacks[s].DialFrom(ctx, "tcp", n.hostPort(s, ports[s]), n.hostPort(s.Other(), ports[s.Other()]))
+	d := &threeway.Dialer{Stack: n.stacks[s], LocalAddr: netip.AddrPortFrom(n.addrs[s], ports[s])}
+	nc, err := d.DialContext(ctx, "tcp", n.hostPort(s.Other(), ports[s.Other()]))
 	resume()
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.String(), err)
 	}
+	c := nc.(*threeway.Conn)
 	defer c.Close()
 	n.negotiated(s, c)
 

@@ -48,7 +48,7 @@ func lossyCapture(t *testing.T, path string, n int, loss float64) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	ln, err := srv.ListenTCP("tcp", "192.0.2.2:9")
+	ln, err := srv.Listen("tcp", "192.0.2.2:9")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +65,11 @@ func lossyCapture(t *testing.T, path string, n int, loss float64) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := cli.DialTCP(ctx, "tcp", "192.0.2.2:9")
+	nc, err := cli.DialContext(ctx, "tcp", "192.0.2.2:9")
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := nc.(*threeway.Conn)
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	if _, err := c.Write(bytes.Repeat([]byte("threeway "), n/9)); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,11 @@ import (
 
 // DialContextTCPAddrPort connects to addr over TCP inside the tunnel.
 func (n *Net) DialContextTCPAddrPort(ctx context.Context, addr netip.AddrPort) (*threeway.Conn, error) {
-	return n.stack.DialTCP(ctx, tcpNetwork(addr.Addr()), addr.String())
+	c, err := n.stack.DialContext(ctx, tcpNetwork(addr.Addr()), addr.String())
+	if err != nil {
+		return nil, err
+	}
+	return c.(*threeway.Conn), nil
 }
 
 // DialContextTCP is DialContextTCPAddrPort with a *net.TCPAddr.
@@ -37,7 +41,11 @@ func (n *Net) DialTCP(addr *net.TCPAddr) (*threeway.Conn, error) {
 // ListenTCPAddrPort listens for TCP connections on addr; an invalid or
 // unspecified address listens on every address of the tunnel.
 func (n *Net) ListenTCPAddrPort(addr netip.AddrPort) (*threeway.Listener, error) {
-	return n.stack.ListenTCP(tcpNetwork(addr.Addr()), listenAddr(addr))
+	l, err := n.stack.Listen(tcpNetwork(addr.Addr()), listenAddr(addr))
+	if err != nil {
+		return nil, err
+	}
+	return l.(*threeway.Listener), nil
 }
 
 // ListenTCP is ListenTCPAddrPort with a *net.TCPAddr (nil: any address,
@@ -55,16 +63,21 @@ func (n *Net) DialUDPAddrPort(laddr, raddr netip.AddrPort) (*threeway.UDPConn, e
 	if !raddr.IsValid() {
 		return n.ListenUDPAddrPort(laddr)
 	}
-	local := ""
-	if laddr.IsValid() {
-		local = listenAddr(laddr)
+	d := &threeway.Dialer{Stack: n.stack, LocalAddr: laddr}
+	c, err := d.Dial(udpNetwork(raddr.Addr()), raddr.String())
+	if err != nil {
+		return nil, err
 	}
-	return n.stack.DialUDPFrom(context.Background(), udpNetwork(raddr.Addr()), local, raddr.String())
+	return c.(*threeway.UDPConn), nil
 }
 
 // ListenUDPAddrPort opens an unconnected UDP socket on laddr.
 func (n *Net) ListenUDPAddrPort(laddr netip.AddrPort) (*threeway.UDPConn, error) {
-	return n.stack.ListenUDP(udpNetwork(laddr.Addr()), listenAddr(laddr))
+	c, err := n.stack.ListenPacket(udpNetwork(laddr.Addr()), listenAddr(laddr))
+	if err != nil {
+		return nil, err
+	}
+	return c.(*threeway.UDPConn), nil
 }
 
 // DialUDP is DialUDPAddrPort with *net.UDPAddrs, either of which may be
