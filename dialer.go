@@ -70,11 +70,12 @@ type Dialer struct {
 	Control func(network, address string, c net.Conn) error
 
 	// FastOpen makes the connect use TCP Fast Open (RFC 7413) the way
-	// Linux's TCP_FASTOPEN_CONNECT does: Dial returns at once, and the
-	// first Write rides in the SYN with the server's cached cookie (or
-	// asks for a cookie when none is cached). With nothing written the
-	// SYN goes without data after the stack's TCP.FastOpenConnectDelay.
-	// A refused or failed connect is reported by the first Read or Write.
+	// Linux's TCP_FASTOPEN_CONNECT does: Dial returns at once. With the
+	// server's cookie cached, the first Write rides in the SYN (with
+	// nothing written the SYN goes without data after the stack's
+	// TCP.FastOpenConnectDelay); with none, the SYN goes at once and asks
+	// for one. A refused or failed connect is reported by the first Read
+	// or Write.
 	FastOpen bool
 
 	// Nonblock makes Dial return as soon as the SYN is sent, with the
@@ -168,8 +169,8 @@ func (d *Dialer) bound(ctx context.Context) (context.Context, func()) {
 }
 
 // start begins the active open and returns at once, with the connection
-// in SYN-SENT and its SYN sent (or, with FastOpen, waiting for the first
-// write).
+// in SYN-SENT and its SYN sent (or, with FastOpen and a cached cookie,
+// waiting for the first write).
 func (d *Dialer) start(network, address string) (*Conn, error) {
 	s := d.Stack
 	// The address in an error is built only when there is an error:
