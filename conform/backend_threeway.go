@@ -410,6 +410,8 @@ type twSock struct {
 	fastOpenConnect bool
 	fastOpenQueue   int
 	fo              fastOpenClient
+	// synCnt is TCP_SYNCNT: zero means the stack's SynRetries.
+	synCnt int
 	// ka is SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; zero
 	// durations and count mean the stack's defaults.
 	ka net.KeepAliveConfig
@@ -528,6 +530,7 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	}
 	c.SetNoDelay(s.noDelay)
 	c.SetLinger(lingerArg(s.linger0))
+	c.SetSynRetries(s.synCnt)
 	s.conn = c
 	if s.ka.Enable {
 		s.applyKeepAlive()
@@ -724,6 +727,15 @@ func (s *twSock) setsockopt(level, name int, v sockVal) error {
 		}
 		s.fastOpenConnect = v.Int != 0
 		return nil
+	case level == solTCP && name == tcpSynCnt:
+		if v.Int < 1 || v.Int > 127 { // Linux's MAX_TCP_SYNCNT
+			return syscall.EINVAL
+		}
+		s.synCnt = v.Int
+		if s.conn != nil {
+			s.conn.SetSynRetries(v.Int)
+		}
+		return nil
 	case level == solTCP && name == tcpNoDelay:
 		s.noDelay = v.Int != 0
 		if s.conn != nil {
@@ -758,6 +770,11 @@ func (s *twSock) getsockopt(level, name int) (sockVal, error) {
 			return sockVal{IsLinger: true, OnOff: 1}, nil
 		}
 		return sockVal{IsLinger: true}, nil
+	case level == solTCP && name == tcpSynCnt:
+		if s.synCnt > 0 {
+			return sockVal{Int: s.synCnt}, nil
+		}
+		return sockVal{Int: s.b.tcp.SynRetries}, nil
 	case level == solTCP && name == tcpNoDelay:
 		if s.noDelay {
 			return sockVal{Int: 1}, nil

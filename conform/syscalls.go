@@ -68,6 +68,7 @@ const (
 	tcpKeepIdle        = 4
 	tcpKeepIntvl       = 5
 	tcpKeepCnt         = 6
+	tcpSynCnt          = 7
 	tcpFastOpen        = 23 // TCP_FASTOPEN: a listener's Fast Open queue length
 	tcpFastOpenConnect = 30
 	oNonblock          = 0x800
