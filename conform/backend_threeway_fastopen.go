@@ -152,3 +152,13 @@ func (s *twSock) connectAgain() error {
 	}
 	return syscall.ECONNABORTED
 }
+
+// sendUnspec is sendto with an AF_UNSPEC address: Linux refuses it for
+// Fast Open (tcp_sendmsg_fastopen) and otherwise ignores a connected TCP
+// socket's address.
+func (s *twSock) sendUnspec(n, flags int) (int, error) {
+	if flags&msgFastopen != 0 {
+		return 0, syscall.EOPNOTSUPP
+	}
+	return s.send(n, flags, netip.AddrPort{})
+}
