@@ -493,7 +493,8 @@ func (s *twSock) accept() (sock, error) {
 		}
 		return nil, errnoFrom(err)
 	}
-	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka}
+	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka,
+		fo: fastOpenClient{accepted: true}}
 	child.conn.SetNoDelay(child.noDelay)
 	if child.ka.Enable {
 		child.applyKeepAlive()
@@ -583,7 +584,7 @@ func (s *twSock) writeMode(n int, blocking bool) (int, error) {
 		n = len(zeros)
 	}
 	switch st := s.conn.State(); {
-	case st == tcp.SynSent || st == tcp.SynReceived:
+	case st == tcp.SynSent || st == tcp.SynReceived && !s.fo.accepted:
 		return s.writeConnecting(n, blocking)
 	case s.fo.blocked:
 		if k, ok := s.blockedDone(); ok {

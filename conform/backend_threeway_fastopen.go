@@ -35,6 +35,10 @@ type fastOpenClient struct {
 	// bytes already taken; fastOpen says whether it was a Fast Open one.
 	blocked, blockedFastOpen bool
 	queued                   int
+	// accepted: the socket came from accept(), so SYN-RECEIVED means a
+	// Fast Open child, which may write before the handshake ends
+	// (RFC 7413 §4.2.2), as Linux's may.
+	accepted bool
 }
 
 // setNonblock records fcntl(F_SETFL)'s O_NONBLOCK.
