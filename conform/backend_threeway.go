@@ -494,7 +494,7 @@ func (s *twSock) accept() (sock, error) {
 		return nil, errnoFrom(err)
 	}
 	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka,
-		fo: fastOpenClient{accepted: true}}
+		fo: fastOpenClient{accepted: true, connected: true}}
 	child.conn.SetNoDelay(child.noDelay)
 	if child.ka.Enable {
 		child.applyKeepAlive()

@@ -28,8 +28,9 @@ type fastOpenClient struct {
 	// nonblock is O_NONBLOCK as fcntl set it: the API's calls return
 	// different things on a blocking socket.
 	nonblock bool
-	// connected is Linux's SS_CONNECTED: a connect or MSG_FASTOPEN send
-	// saw the handshake end. A MSG_FASTOPEN send then fails with EISCONN.
+	// connected is Linux's SS_CONNECTED: accept() made the socket, or a
+	// connect or MSG_FASTOPEN send saw the handshake end. A MSG_FASTOPEN
+	// send then fails with EISCONN.
 	connected bool
 	// blocked is a blocking write waiting for the handshake, with queued
 	// bytes already taken; fastOpen says whether it was a Fast Open one.
