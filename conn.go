@@ -308,6 +308,13 @@ func (c *Conn) SetNoDelay(noDelay bool) error {
 	return nil
 }
 
+// SetSynRetries sets how many times the connection's SYN is sent again
+// before the connect fails with ETIMEDOUT (Linux's TCP_SYNCNT); zero
+// means the stack's TCP.SynRetries.
+func (c *Conn) SetSynRetries(n int) {
+	c.do(func(time.Duration) { c.tcb.SetSynRetries(n) })
+}
+
 // SetReadBuffer sets the receive buffer size; effective before the handshake.
 func (c *Conn) SetReadBuffer(n int) error {
 	c.do(func(time.Duration) { c.tcb.SetBuffers(0, n) })

@@ -1,5 +1,7 @@
 package threeway
 
+import "time"
+
 // SetFastOpenKey makes the stack's Fast Open server cookies (RFC 7413
 // §4.1.2) come from a fixed primary key, with backup still accepted,
 // instead of keys derived from the stack's secret and rotated. The
@@ -11,4 +13,17 @@ func (s *Stack) SetFastOpenKey(primary, backup [16]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.env.SetFastOpenKey(primary, backup)
+}
+
+// WriteSyn sends the SYN of a Fast Open connect (Dialer.FastOpen) that
+// still waits for its first write, with the server's cached cookie and as
+// much of p as the SYN can carry, and returns how many bytes it took;
+// the rest of p is not queued. It is Linux's sendto(MSG_FASTOPEN) on a
+// non-blocking socket. ok is false, with nothing done, when no SYN waits
+// (Info().SynDeferred).
+func (c *Conn) WriteSyn(p []byte) (n int, ok bool) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.do(func(now time.Duration) { n, ok = c.tcb.WriteSyn(now, p) })
+	return n, ok
 }

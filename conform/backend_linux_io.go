@@ -22,6 +22,19 @@ func (s *linuxSock) send(n, flags int, to netip.AddrPort) (int, error) {
 	return syscall.SendmsgN(s.fd, zeros[:n], nil, sa, flags|syscall.MSG_NOSIGNAL|syscall.MSG_DONTWAIT)
 }
 
+// sendUnspec is sendto with a sockaddr of family AF_UNSPEC, which Go's
+// syscall.Sockaddr cannot express.
+func (s *linuxSock) sendUnspec(n, flags int) (int, error) {
+	n = min(n, len(zeros))
+	var sa [16]byte // struct sockaddr, sa_family AF_UNSPEC (0)
+	k, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&zeros[0])), uintptr(n),
+		uintptr(flags|syscall.MSG_NOSIGNAL|syscall.MSG_DONTWAIT), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(k), nil
+}
+
 func (s *linuxSock) recv(n, flags int) (int, int, []cmsg, error) {
 	buf := make([]byte, n)
 	oob := make([]byte, 4096)

@@ -192,6 +192,10 @@ func (b *twBackend) start(cfg *Config) error {
 	b.epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.sim = clock.NewSim(b.epoch)
 	b.tcp = tcp.DefaultConfig()
+	// Unlike threeway, Linux never sends a TCP_FASTOPEN_CONNECT SYN
+	// that waits for a write before the write comes: a year is forever
+	// for a script.
+	b.tcp.FastOpenConnectDelay = 365 * 24 * time.Hour
 	b.mtu = cfg.MTU
 	return nil
 }
@@ -289,7 +293,9 @@ func (b *twBackend) restartClock() {}
 // shell interprets a shell line: threeway has no shell and no kernel.
 func (b *twBackend) shell(line, dir string, note func(string, ...any)) error {
 	return interpretShell(line, dir, shellHost{set: func(name, value string) (bool, error) {
-		if b.stack != nil {
+		if b.stack != nil && name != "net.ipv4.tcp_fastopen" && name != "net.ipv4.tcp_fastopen_key" {
+			// The Fast Open settings are the runner's own, read at each
+			// use, so they still apply.
 			note("sysctl %s=%s after the stack started: threeway's settings are fixed then, not applied", name, value)
 			return true, nil
 		}
@@ -403,6 +409,9 @@ type twSock struct {
 	// listener's TCP_FASTOPEN queue length.
 	fastOpenConnect bool
 	fastOpenQueue   int
+	fo              fastOpenClient
+	// synCnt is TCP_SYNCNT: zero means the stack's SynRetries.
+	synCnt int
 	// ka is SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT; zero
 	// durations and count mean the stack's defaults.
 	ka net.KeepAliveConfig
@@ -484,7 +493,8 @@ func (s *twSock) accept() (sock, error) {
 		}
 		return nil, errnoFrom(err)
 	}
-	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka}
+	child := &twSock{b: s.b, v6: s.v6, conn: c.(*threeway.Conn), noDelay: s.noDelay, linger0: s.linger0, ka: s.ka,
+		fo: fastOpenClient{accepted: true, connected: true}}
 	child.conn.SetNoDelay(child.noDelay)
 	if child.ka.Enable {
 		child.applyKeepAlive()
@@ -503,7 +513,7 @@ func lingerArg(zero bool) int {
 
 func (s *twSock) connect(ap netip.AddrPort) error {
 	if s.conn != nil {
-		return syscall.EISCONN
+		return s.connectAgain()
 	}
 	if err := s.b.ensureStack(); err != nil {
 		return err
@@ -520,6 +530,7 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	}
 	c := nc.(*threeway.Conn)
 	c.SetLinger(lingerArg(s.linger0))
+	c.SetSynRetries(s.synCnt)
 	s.conn = c
 	if s.ka.Enable {
 		s.applyKeepAlive()
@@ -527,11 +538,15 @@ func (s *twSock) connect(ap netip.AddrPort) error {
 	return s.connectResult()
 }
 
-// connectResult is nil once connected, EINPROGRESS while the handshake
-// runs, or the error that ended it.
+// connectResult is nil once connected or while a Fast Open SYN waits for
+// the first write, EINPROGRESS while the handshake runs, or the error
+// that ended it.
 func (s *twSock) connectResult() error {
 	switch s.conn.State() {
 	case tcp.SynSent, tcp.SynReceived:
+		if s.synDeferred() {
+			return nil
+		}
 		return syscall.EINPROGRESS
 	case tcp.Closed:
 		s.errShown = true
@@ -551,12 +566,16 @@ func (s *twSock) connectDone() (bool, error) {
 	if err == syscall.EINPROGRESS {
 		return false, nil
 	}
+	s.fo.connected = err == nil
 	return true, err
 }
 
 var zeros = make([]byte, 1<<20)
 
-func (s *twSock) write(n int) (int, error) {
+func (s *twSock) write(n int) (int, error) { return s.writeMode(n, !s.fo.nonblock) }
+
+// writeMode is a write on a blocking socket or a non-blocking one.
+func (s *twSock) writeMode(n int, blocking bool) (int, error) {
 	if s.conn == nil {
 		return 0, syscall.ENOTCONN
 	}
@@ -564,8 +583,14 @@ func (s *twSock) write(n int) (int, error) {
 		n = len(zeros)
 	}
 	switch st := s.conn.State(); {
-	case st == tcp.SynSent || st == tcp.SynReceived:
-		return 0, syscall.EAGAIN
+	case st == tcp.SynSent || st == tcp.SynReceived && !s.fo.accepted:
+		return s.writeConnecting(n, blocking)
+	case s.fo.blocked:
+		if k, ok := s.blockedDone(); ok {
+			return k, nil
+		}
+	}
+	switch st := s.conn.State(); {
 	case st == tcp.Closed && s.errShown:
 		// The sockets API reports a connection's error once; after
 		// that the socket is just closed.
@@ -694,10 +719,22 @@ func (s *twSock) setsockopt(level, name int, v sockVal) error {
 		}
 		return nil
 	case level == solTCP && name == tcpFastOpenConnect:
-		if s.conn != nil {
-			return syscall.EISCONN
+		switch {
+		case s.b.fastOpenFlags&1 == 0:
+			return syscall.EOPNOTSUPP // Linux: the client bit is off
+		case s.conn != nil:
+			return syscall.EINVAL // Linux: only in the CLOSE state
 		}
 		s.fastOpenConnect = v.Int != 0
+		return nil
+	case level == solTCP && name == tcpSynCnt:
+		if v.Int < 1 || v.Int > 127 { // Linux's MAX_TCP_SYNCNT
+			return syscall.EINVAL
+		}
+		s.synCnt = v.Int
+		if s.conn != nil {
+			s.conn.SetSynRetries(v.Int)
+		}
 		return nil
 	case level == solTCP && name == tcpNoDelay:
 		s.noDelay = v.Int != 0
@@ -733,6 +770,11 @@ func (s *twSock) getsockopt(level, name int) (sockVal, error) {
 			return sockVal{IsLinger: true, OnOff: 1}, nil
 		}
 		return sockVal{IsLinger: true}, nil
+	case level == solTCP && name == tcpSynCnt:
+		if s.synCnt > 0 {
+			return sockVal{Int: s.synCnt}, nil
+		}
+		return sockVal{Int: s.b.tcp.SynRetries}, nil
 	case level == solTCP && name == tcpNoDelay:
 		if s.noDelay {
 			return sockVal{Int: 1}, nil

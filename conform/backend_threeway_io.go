@@ -9,22 +9,16 @@ import (
 )
 
 func (s *twSock) send(n, flags int, to netip.AddrPort) (int, error) {
-	if to.IsValid() && s.conn == nil {
-		// sendto(MSG_FASTOPEN) on an unconnected socket: threeway has
-		// no Fast Open yet (another issue), so it connects and sends
-		// the data after the handshake, as Linux does without a cookie.
-		if err := s.connect(to); err != nil {
-			return 0, err
+	blocking := !s.fo.nonblock && flags&msgDontwait == 0
+	if flags&msgFastopen != 0 || s.synDeferred() {
+		if k, err, handled := s.sendFastOpen(n, blocking, to); handled {
+			return k, err
 		}
-		return 0, syscall.EINPROGRESS
-	}
-	if flags&msgFastopen != 0 && s.conn != nil && s.conn.State() == tcp.SynSent {
-		return 0, syscall.EALREADY
 	}
 	// MSG_EOR, MSG_MORE and MSG_ZEROCOPY change how Linux builds its
 	// segments and what it reports on the error queue; threeway sends
 	// the bytes the same way whatever they are.
-	return s.write(n)
+	return s.writeMode(n, blocking)
 }
 
 func (s *twSock) recv(n, flags int) (int, int, []cmsg, error) {
@@ -77,8 +71,16 @@ func (s *twSock) poll(events int) int {
 		if in.SendSpace > 0 {
 			rev |= pollOut
 		}
+	case tcp.SynSent:
+		if in.SynDeferred {
+			// Linux: writable, so that the write that sends the SYN
+			// comes (tcp_poll with defer_connect).
+			rev |= pollOut
+		}
 	case tcp.Closed:
-		rev |= pollIn | pollHup
+		// Linux shuts both directions of a connection that ends
+		// (tcp_done), which makes it readable and writable.
+		rev |= pollIn | pollOut | pollHup | pollRdHup
 		if s.conn.SocketError() != nil && !s.errShown {
 			rev |= pollErr
 		}

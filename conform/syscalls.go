@@ -68,6 +68,7 @@ const (
 	tcpKeepIdle        = 4
 	tcpKeepIntvl       = 5
 	tcpKeepCnt         = 6
+	tcpSynCnt          = 7
 	tcpFastOpen        = 23 // TCP_FASTOPEN: a listener's Fast Open queue length
 	tcpFastOpenConnect = 30
 	oNonblock          = 0x800
@@ -436,6 +437,11 @@ func sockValue(e Expr) (sockVal, error) {
 	return sockVal{Int: int(n)}, err
 }
 
+// nonblockSetter is a socket that must know whether it is blocking, as
+// the threeway backend's Fast Open client calls return different things
+// on a blocking socket.
+type nonblockSetter interface{ setNonblock(on bool) }
+
 // blockingOrAgain wraps an attempt: EAGAIN on a blocking socket is "not
 // done yet".
 func blockingOrAgain(f *fdState, res int64, err error) (bool, int64, error) {
@@ -716,6 +722,9 @@ func (r *runner) prepare(ev *Event) (callFunc, func(int64, error, time.Duration)
 			}
 			return func() (bool, int64, error) {
 				f.nonblock = flags&oNonblock != 0
+				if ns, ok := f.s.(nonblockSetter); ok {
+					ns.setNonblock(f.nonblock)
+				}
 				return true, 0, nil
 			}, check, nil
 		case symbols["F_GETFL"]:

@@ -75,6 +75,21 @@ func (r *runner) prepareIO(ev *Event, check func(int64, error, time.Duration) er
 		if err1 != nil || err2 != nil || n < 0 {
 			return nil, nil, failf(ev.Line, "sendto: bad length or flags")
 		}
+		if len(args) > 4 && args[4].Kind == ExprWord && args[4].Word == "AF_UNSPEC" {
+			us, ok := f.s.(unspecSender)
+			if !ok {
+				return nil, nil, failf(ev.Line, "sendto with AF_UNSPEC: not on this backend")
+			}
+			// Sent without waiting: Linux refuses it at once with
+			// MSG_FASTOPEN, the one use the corpus makes of it.
+			return func() (bool, int64, error) {
+				k, err := us.sendUnspec(int(n), int(flags))
+				if err != nil {
+					return true, -1, err
+				}
+				return true, int64(k), nil
+			}, check, nil
+		}
 		to := netip.AddrPortFrom(r.remoteFor(f), r.cfg.ConnectPort)
 		if len(args) > 4 {
 			if to, err = r.addr(ev, args[4], to); err != nil {
@@ -337,6 +352,11 @@ func (r *runner) sendCall(ev *Event, f *fdState, n, flags int, to netip.AddrPort
 			}
 		}
 	}
+}
+
+// unspecSender is a socket that can sendto an AF_UNSPEC address.
+type unspecSender interface {
+	sendUnspec(n, flags int) (int, error)
 }
 
 // sendResult is what a blocking send returned.

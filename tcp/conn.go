@@ -100,6 +100,7 @@ type Conn struct {
 	rttvar         time.Duration
 	rtoAt          time.Duration
 	retries        int
+	synRetries     int // SetSynRetries; zero means Config.SynRetries
 	timing         bool
 	timedSeq       seqnum.Value
 	timedAt        time.Duration
@@ -203,6 +204,11 @@ func (c *Conn) PendingEvents() Events { return c.events }
 
 // SetNoDelay turns Nagle's algorithm (RFC 9293 §3.7.4) off (true) or on.
 func (c *Conn) SetNoDelay(v bool) { c.noDelay = v }
+
+// SetSynRetries sets how many times this connection's SYN is sent again
+// before the connect fails with ETIMEDOUT (Linux's TCP_SYNCNT); zero
+// means Config.SynRetries.
+func (c *Conn) SetSynRetries(n int) { c.synRetries = max(n, 0) }
 
 // SetBuffers sets the send and receive buffer limits (SO_SNDBUF,
 // SO_RCVBUF). Only effective before the handshake; zero keeps a value.

@@ -13,6 +13,7 @@ type fastOpenState struct {
 	active     bool          // EnableFastOpen was called
 	deferSyn   bool          // the SYN waits for the first write (Linux's TCP_FASTOPEN_CONNECT)
 	deferUntil time.Duration // or until then
+	cookieOnly bool          // WriteSyn sent the SYN: the cookie goes even with no data
 	synData    uint32        // bytes of data our first SYN carried
 	synCookie  bool          // our first SYN carried a cookie
 	synRequest bool          // our first SYN asked for a cookie
@@ -77,15 +78,9 @@ func (c *Conn) fastOpenSyn(now time.Duration, s *Segment) int {
 		env.Stats.FastOpenCookieReqSent++
 		return 0
 	}
-	// Linux leaves room for the whole option space, so a middlebox that
-	// adds options cannot push the SYN past the MSS of the path.
-	mss := int(c.advMSS)
-	if e.mss > 0 {
-		mss = min(mss, int(e.mss))
-	}
-	n := min(c.snd.n, max(mss-wire.MaxOptionsLen, 0))
-	if n == 0 {
-		// Nothing to carry (a Read sent the SYN): a cookie alone would
+	n := min(c.snd.n, c.synDataRoom(e))
+	if n == 0 && !c.tfo.cookieOnly {
+		// Nothing to carry (the wait ran out): a cookie alone would
 		// gain nothing.
 		return 0
 	}
@@ -96,6 +91,36 @@ func (c *Conn) fastOpenSyn(now time.Duration, s *Segment) int {
 	c.tfo.synData = uint32(len(s.Payload))
 	env.Stats.FastOpenActive++
 	return len(s.Payload)
+}
+
+// WriteSyn sends the SYN of a Fast Open connect that still waits for
+// data, carrying as much of p as the SYN can, and returns how many bytes
+// of p it took; the rest is not queued. The SYN carries the cached cookie
+// even with no data. This is Linux's sendto(MSG_FASTOPEN), and a write on
+// a TCP_FASTOPEN_CONNECT socket, whose data beyond what fits the SYN
+// waits for the handshake in the caller (tcp_send_syn_data). ok is false,
+// with nothing done, when no SYN waits.
+func (c *Conn) WriteSyn(now time.Duration, p []byte) (n int, ok bool) {
+	if c.state != SynSent || c.sndMax != c.iss || !c.synDeferred(now) {
+		return 0, false
+	}
+	if e := c.env.fastOpenCache.get(c.tuple.RemoteAddr); e != nil && e.hasCookie && e.usable(now) {
+		n = c.snd.write(p[:min(len(p), c.synDataRoom(e))], &c.env.sendPool)
+	}
+	c.tfo.cookieOnly = true
+	c.tfo.deferUntil = now // the next Poll sends it
+	return n, true
+}
+
+// synDataRoom is how many bytes a SYN with e's cookie can carry. Linux
+// leaves room for the whole option space, so a middlebox that adds
+// options cannot push the SYN past the MSS of the path.
+func (c *Conn) synDataRoom(e *fastOpenEntry) int {
+	mss := int(c.advMSS)
+	if e.mss > 0 {
+		mss = min(mss, int(e.mss))
+	}
+	return max(mss-wire.MaxOptionsLen, 0)
 }
 
 // fastOpenSynTimeout notes a lost SYN that carried data: the next

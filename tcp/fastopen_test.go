@@ -84,6 +84,46 @@ func TestFastOpenConnectWaitsForFirstWrite(t *testing.T) {
 	expect(t, recv(t, quiet), Segment{Seq: quiet.lseq(0), Flags: flagSYN, Window: testBuf, Options: mssOpt(testMSS)})
 }
 
+// WriteSyn is Linux's sendto(MSG_FASTOPEN): the waiting SYN goes at once
+// with as much of the data as it can carry (the cached MSS less 40
+// bytes), and nothing else of it is queued.
+func TestFastOpenWriteSynTakesWhatFits(t *testing.T) {
+	env := newTestEnv(testConfig())
+	warmCache(t, env, 1000)
+	c := fastOpenClient(t, env, 40013, time.Second)
+	if !c.Info().SynDeferred {
+		t.Fatal("Info().SynDeferred false while the SYN waits")
+	}
+	n, ok := c.WriteSyn(c.now, pattern(0, 3000))
+	if !ok || n != 960 || c.SendQueued() != 960 {
+		t.Fatalf("WriteSyn = %d, %v; queued %d; want 960 of 3000", n, ok, c.SendQueued())
+	}
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, serverCookie), Payload: pattern(0, 960)})
+	if c.Info().SynDeferred {
+		t.Fatal("Info().SynDeferred true after the SYN went")
+	}
+	if n, ok := c.WriteSyn(c.now, pattern(0, 10)); ok || n != 0 {
+		t.Fatalf("second WriteSyn = %d, %v; want nothing done", n, ok)
+	}
+}
+
+// With nothing to carry WriteSyn still sends the cookie, as Linux's
+// sendto(MSG_FASTOPEN) of 0 bytes does; without a cookie cached no SYN
+// waits, so there is nothing for it to do.
+func TestFastOpenWriteSynEmptyAndWithoutCookie(t *testing.T) {
+	env := newTestEnv(testConfig())
+	fresh := fastOpenClient(t, env, 40014, 0)
+	if n, ok := fresh.WriteSyn(fresh.now, pattern(0, 10)); ok || n != 0 {
+		t.Fatalf("WriteSyn without a cookie = %d, %v; want nothing done", n, ok)
+	}
+	warmCache(t, env, remoteMSS)
+	c := fastOpenClient(t, env, 40015, time.Second)
+	if n, ok := c.WriteSyn(c.now, nil); !ok || n != 0 {
+		t.Fatalf("WriteSyn(nil) = %d, %v", n, ok)
+	}
+	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Flags: flagSYN, Window: testBuf, Options: foOpts(testMSS, serverCookie)})
+}
+
 func TestFastOpenCookieFromSynAckIsCachedWithMSS(t *testing.T) {
 	env := newTestEnv(testConfig())
 	warmCache(t, env, 1000)

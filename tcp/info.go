@@ -93,6 +93,9 @@ type Info struct {
 	// SynData: data in a SYN was acknowledged (TCP Fast Open; Linux's
 	// TCPI_OPT_SYN_DATA).
 	SynData bool
+	// SynDeferred: the SYN of a Fast Open connect waits for the first
+	// write (Linux's defer_connect), which WriteSyn sends.
+	SynDeferred bool
 }
 
 // Info returns the connection's current tcp_info.
@@ -122,6 +125,7 @@ func (c *Conn) Info() Info {
 		PeerFIN:     c.finRcvd,
 		Reordering:  3,
 		SynData:     c.tfo.dataAcked(),
+		SynDeferred: c.state == SynSent && c.sndMax == c.iss && c.tfo != nil && c.tfo.deferSyn,
 	}
 	if c.wsOK {
 		in.SendShift, in.RecvShift = c.sndShift, c.rcvShift

@@ -66,6 +66,23 @@ func TestSynRetriesConfigurable(t *testing.T) {
 	}
 }
 
+// One connection's limit (Linux's TCP_SYNCNT) overrides the stack's, even
+// set after the first SYN went out.
+func TestSynRetriesPerConnection(t *testing.T) {
+	c := connSynSent(t)
+	c.SetSynRetries(1)
+	c.now = time.Second
+	if len(recv(t, c)) != 1 {
+		t.Fatal("no SYN retransmission at 1s")
+	}
+	c.now = 3 * time.Second
+	expect(t, recv(t, c))
+	expectState(t, c, Closed)
+	if !errors.Is(c.Err(), ErrTimedOut) {
+		t.Fatalf("err %v", c.Err())
+	}
+}
+
 // The passive side retransmits its SYN-ACK on the same schedule and
 // drops the half-open child after Config.SynAckRetries; the listener
 // forgets it.

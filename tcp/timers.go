@@ -37,6 +37,9 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 	switch c.state {
 	case SynSent:
 		limit = cfg.SynRetries
+		if c.synRetries > 0 {
+			limit = c.synRetries
+		}
 	case SynReceived:
 		limit = cfg.SynAckRetries
 	}
