@@ -131,6 +131,7 @@ type Env struct {
 	// Fast Open (RFC 7413): the server's cookie keys, the client's cache.
 	fastOpenKeys  fastOpenKeys
 	fastOpenCache fastOpenCache
+	tcbs          tcbPool // connections handed back by Recycle
 }
 
 // NewEnv returns an Env with cfg (zero fields take defaults) and an ISN

@@ -42,15 +42,16 @@ const Never = never
 // plus its buffers and timers.
 type Conn struct {
 	env      *Env
-	tuple    Tuple
-	state    State
-	passive  bool      // SYN-RECEIVED came from LISTEN (MUST-11)
 	listener *Listener // set while a passive child is unaccepted
-	events   Events
+	tuple    Tuple
 	err      error
 	softErr  error // last ICMP soft error: reported instead of ETIMEDOUT
+	state    State
+	events   Events
+	passive  bool // SYN-RECEIVED came from LISTEN (MUST-11)
 	// refuseReopen keeps TIME-WAIT when a new SYN has nowhere to go.
 	refuseReopen bool
+	noDelay      bool
 
 	// Send sequence variables (RFC 9293 §3.3.1).
 	iss       seqnum.Value
@@ -69,6 +70,10 @@ type Conn struct {
 	rcvAdv seqnum.Value // right edge of the window we advertised
 
 	// Negotiated parameters (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+	tsRecentAt  time.Duration
+	tsRecent    uint32
+	tsOffset    uint32
+	lastAckSent seqnum.Value
 	sndMSS      uint16 // largest payload the peer accepts, from its MSS option
 	advMSS      uint16 // what we advertised
 	sndShift    uint8
@@ -77,51 +82,44 @@ type Conn struct {
 	wsOK        bool
 	sackOK      bool
 	tsOK        bool
-	tsRecent    uint32
-	tsRecentAt  time.Duration
-	tsOffset    uint32
-	lastAckSent seqnum.Value
-	noDelay     bool
 
 	snd sendBuffer
 	rcv recvBuffer
 
 	// Closing.
-	finQueued   bool // the user closed the send side: FIN after the data
-	userClosed  bool // the user closed both sides
-	finRcvd     bool
 	rcvFinSeq   seqnum.Value // sequence number of a FIN received out of order
+	finQueued   bool         // the user closed the send side: FIN after the data
+	userClosed  bool         // the user closed both sides
+	finRcvd     bool
 	rcvFinAhead bool
 	ackNow      bool
 
 	// Retransmission (RFC 6298).
+	timing         bool
+	synRetrans     bool
+	forceProbe     bool
+	timedSeq       seqnum.Value
 	rto            time.Duration
 	srtt           time.Duration
 	rttvar         time.Duration
 	rtoAt          time.Duration
 	retries        int
-	timing         bool
-	timedSeq       seqnum.Value
 	timedAt        time.Duration
-	synRetrans     bool
 	persistAt      time.Duration
 	persistBackoff int
-	forceProbe     bool
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
 	cc     congestion
 	delack delAck
+	ca     CongestionControl // the congestion-control algorithm (cc.go), started by cong()
 	ecn    ecnState
-	ca     CongestionControl // the congestion-control algorithm (cc.go)
-	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+	ccAlg  CCAlgorithm // the per-connection choice, CCDefault for the Env's
 
-	// Loss recovery, allocated once the connection is synchronized so a
-	// half-open entry stays small.
+	// Loss recovery, allocated by loss() once something past the SYN is
+	// outstanding or the receiver has blocks to report (recovery.go), so
+	// a half-open or idle connection stays small.
 	*lossState
-	rackAt time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
-	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
-	ka     keepAlive
-
+	ka      *keepAlive     // allocated when keep-alives are first turned on
 	answers answerBudgets  // for invalid segments (ratelimit.go)
 	tfo     *fastOpenState // Fast Open's state, allocated only for a connection that uses it
 }
@@ -142,7 +140,8 @@ func newConn(env *Env, t Tuple, now time.Duration) *Conn {
 // newConnISS makes a CLOSED connection with a chosen ISS (a SYN cookie's).
 func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	cfg := &env.Config
-	c := &Conn{env: env, tuple: t, noDelay: true}
+	c := env.newTCB(iss)
+	c.env, c.tuple, c.noDelay = env, t, true
 	c.iss = iss
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.bufSeq = c.iss.Add(1)
@@ -156,7 +155,6 @@ func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
 	c.offerShift = windowShiftFor(cfg.RecvBuffer)
 	c.tsOffset = tsOffsetFor(env, t)
 	c.cc.init(c)
-	c.rackAt, c.tlpAt = never, never
 	c.rcv.latest = -1
 	return c
 }
@@ -419,9 +417,6 @@ func (c *Conn) setState(s State) {
 	if from == SynReceived {
 		c.fastOpenLeftSynReceived()
 	}
-	if c.lossState == nil && s > SynReceived && s != Closed {
-		c.lossState = newLossState(c.iss)
-	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
@@ -446,8 +441,10 @@ func (c *Conn) closeWith(now time.Duration, err error) {
 		c.rcv.release(&c.env.recvPool)
 	}
 	c.rtoAt, c.persistAt, c.closeAt = never, never, never
-	c.rackAt, c.tlpAt = never, never
-	c.ka.on = false
+	c.stopLossTimers()
+	if c.ka != nil {
+		c.ka.on = false
+	}
 	c.events |= EvClosed | EvReadable | EvWritable
 }
 
@@ -463,8 +460,10 @@ func (c *Conn) Deadline() time.Duration {
 	if c.closeAt < d {
 		d = c.closeAt
 	}
-	d = min(d, c.rackAt, c.tlpAt)
-	if c.ka.on && c.ka.at < d {
+	if l := c.lossState; l != nil {
+		d = min(d, l.rackAt, l.tlpAt)
+	}
+	if c.keepAliveOn() && c.ka.at < d {
 		d = c.ka.at
 	}
 	d = min(d, c.tfo.deferDeadline())

@@ -240,7 +240,7 @@ func TestCookieSynDoesNotAllocate(t *testing.T) {
 func TestHalfOpenEntrySize(t *testing.T) {
 	size := unsafe.Sizeof(Conn{})
 	t.Logf("a half-open entry (tcp.Conn, no buffers) is %d bytes", size)
-	if size > 672 {
+	if size > 544 {
 		t.Fatalf("tcp.Conn grew to %d bytes", size)
 	}
 	l, _ := listener(t)

@@ -178,8 +178,8 @@ func TestECNReductionOncePerWindow(t *testing.T) {
 	}
 	c.now = 10 * time.Millisecond
 	ece(1)
-	if c.Cwnd() >= cwnd || c.ca.Ssthresh() != c.Cwnd() || c.env.Stats.ECNReductions != 1 {
-		t.Fatalf("after ECE: cwnd %d (was %d) ssthresh %d, reductions %d", c.Cwnd(), cwnd, c.ca.Ssthresh(), c.env.Stats.ECNReductions)
+	if c.Cwnd() >= cwnd || c.cong().Ssthresh() != c.Cwnd() || c.env.Stats.ECNReductions != 1 {
+		t.Fatalf("after ECE: cwnd %d (was %d) ssthresh %d, reductions %d", c.Cwnd(), cwnd, c.cong().Ssthresh(), c.env.Stats.ECNReductions)
 	}
 	after := c.Cwnd()
 	if segs := recv(t, c); len(segs) != 0 {

@@ -440,7 +440,7 @@ func TestFixtureEstablishedMatchesHandshake(t *testing.T) {
 	}
 	v := func(c *testConn) view {
 		return view{c.state, c.iss, c.sndUna, c.sndNxt, c.sndMax, c.irs, c.rcvNxt, c.rcvAdv, c.bufSeq,
-			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.ca.Cwnd()}
+			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.cong().Cwnd()}
 	}
 	if a, b := v(f), v(c); a != b {
 		t.Fatalf("fixture differs from handshake:\nfixture:   %+v\nhandshake: %+v", a, b)

@@ -21,7 +21,7 @@ func gsoConfig() Config {
 // rides only on the segment that ends the data.
 func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	c := connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	data := pattern(0, 10*testMSS+100)
 	c.Write(data)
 	c.Poll(c.now, &c.out)
@@ -37,7 +37,7 @@ func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	// A window of 4.5 MSS: four whole pieces in one large segment; the
 	// half piece waits (sender SWS avoidance), no PSH yet.
 	c = connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.sndWnd = 4*testMSS + testMSS/2
 	c.Write(data)
 	c.Poll(c.now, &c.out)
@@ -56,7 +56,7 @@ func TestLargeSegmentCappedAt64KiB(t *testing.T) {
 	cfg.SendBuffer = 1 << 20
 	cfg.MaxSegment = 1 << 20
 	c := connEstablishedWith(t, cfg)
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.sndWnd, c.maxSndWnd = 1<<20, 1<<20
 	c.Write(pattern(0, 200000))
 	c.Poll(c.now, &c.out)
@@ -74,7 +74,7 @@ func TestLargeSegmentCappedAt64KiB(t *testing.T) {
 // Without MaxSegment nothing changes: one MSS per segment, no SegSize.
 func TestNoMaxSegmentSendsMSS(t *testing.T) {
 	c := connEstablished(t)
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 5*testMSS))
 	c.Poll(c.now, &c.out)
 	if len(c.out.Segs) != 5 {
@@ -92,7 +92,7 @@ func TestNoMaxSegmentSendsMSS(t *testing.T) {
 // timeout, and on a fast retransmit.
 func TestRetransmissionInsideLargeSegmentIsPerMSS(t *testing.T) {
 	c := connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 8*testMSS))
 	c.Poll(c.now, &c.out)
 	if len(c.out.Segs) != 1 || len(c.out.Segs[0].Seg.Payload) != 8*testMSS {
@@ -116,7 +116,7 @@ func TestRetransmissionInsideLargeSegmentIsPerMSS(t *testing.T) {
 
 	// Fast retransmit after three duplicate ACKs: one MSS from SND.UNA.
 	c = connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 20*testMSS))
 	recv(t, c)
 	for i := 0; i < 3; i++ {

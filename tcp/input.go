@@ -483,7 +483,7 @@ func (c *Conn) finReceived(now time.Duration) {
 func (c *Conn) enterTimeWait(now time.Duration) {
 	c.setState(TimeWait)
 	c.rtoAt, c.persistAt = never, never
-	c.rackAt, c.tlpAt = never, never
+	c.stopLossTimers()
 	c.closeAt = now + 2*c.env.Config.MSL
 	c.snd.release(&c.env.sendPool)
 }
@@ -549,6 +549,12 @@ func (c *Conn) finAcked() bool {
 // free acknowledged data, sample the RTT and update the send window.
 func (c *Conn) processAck(now time.Duration, seg *Segment) {
 	ack := seg.Ack
+	if c.lossState == nil && (c.sndMax.GreaterThan(c.sndUna) || c.sackOK && seg.Options.NumSACK > 0) {
+		// Something can be acknowledged or SACKed: recovery needs its
+		// state. Without, this ACK acknowledges nothing new, is no
+		// duplicate and carries no blocks: nothing below reads it.
+		c.loss()
+	}
 	var ai ackInfo
 	var rtt time.Duration
 	// RFC 5681 §2: a duplicate acknowledgment. Judged before this ACK

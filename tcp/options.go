@@ -128,7 +128,7 @@ func (c *Conn) dataOptions(o *wire.Options, now time.Duration) {
 		o.TSVal = c.tsVal(now)
 		o.TSEcr = c.tsRecent
 	}
-	if c.sackOK && c.lossState != nil {
+	if c.sackOK {
 		c.sackOptions(o)
 	}
 }

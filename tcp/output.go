@@ -12,7 +12,7 @@ import (
 // retransmissions and acknowledgments.
 func (c *Conn) Poll(now time.Duration, out *Output) {
 	c.runTimers(now)
-	if c.ka.on && now >= c.ka.at && c.state != Closed {
+	if c.keepAliveOn() && now >= c.ka.at && c.state != Closed {
 		c.keepAliveDue(now, out)
 	}
 	switch c.state {
@@ -39,12 +39,12 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 		}
 		high := c.sndMax
 		sent := c.sendLost(now, out)
-		if c.tlp.due && c.sendTLP(now, out) {
+		if c.lossState != nil && c.tlp.due && c.sendTLP(now, out) {
 			sent = true
 		} else if c.sendData(now, out) {
 			sent = true
 		}
-		if c.sndMax != high && !c.tlp.active {
+		if c.sndMax != high && !c.tlp.active { // sending allocated the loss state
 			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
 		}
 		if sent {
