@@ -124,54 +124,6 @@ type Conn struct {
 	tfo     *fastOpenState // Fast Open's state, allocated only for a connection that uses it
 }
 
-// NewActive starts an active open (RFC 9293 §3.10.1): a connection in
-// SYN-SENT whose SYN goes out on the first Poll.
-func NewActive(env *Env, t Tuple, now time.Duration) *Conn {
-	c := newConn(env, t, now)
-	env.Stats.ActiveOpens++
-	c.setState(SynSent)
-	return c
-}
-
-func newConn(env *Env, t Tuple, now time.Duration) *Conn {
-	return newConnISS(env, t, env.ISN.ISN(now, t))
-}
-
-// newConnISS makes a CLOSED connection with a chosen ISS (a SYN cookie's).
-func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
-	cfg := &env.Config
-	c := env.newTCB(iss)
-	c.env, c.tuple, c.noDelay = env, t, true
-	c.iss = iss
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
-	c.bufSeq = c.iss.Add(1)
-	c.snd.limit = cfg.SendBuffer
-	c.rcv.limit = cfg.RecvBuffer
-	c.rto = cfg.InitialRTO
-	c.rtoAt, c.persistAt, c.closeAt = never, never, never
-	c.delack.at = never
-	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
-	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
-	c.offerShift = windowShiftFor(cfg.RecvBuffer)
-	c.tsOffset = tsOffsetFor(env, t)
-	c.cc.init(c)
-	c.rcv.latest = -1
-	return c
-}
-
-// tsOffsetFor is the random offset added to our timestamp clock towards
-// one remote host (RFC 7323 §5.4): the clock is not revealed, yet TSval
-// keeps increasing across successive connections between the two hosts,
-// which RFC 6191's TIME-WAIT reopen check relies on (as Linux does).
-func tsOffsetFor(env *Env, t Tuple) uint32 {
-	var b [33]byte
-	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
-	copy(b[:16], la[:])
-	copy(b[16:32], ra[:])
-	b[32] = 't'
-	return uint32(env.ISN.Hash(b[:]))
-}
-
 // State returns the connection's state.
 func (c *Conn) State() State { return c.state }
 
@@ -304,78 +256,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.snd.write(p, &c.env.sendPool), nil
 }
 
-// CloseWrite closes the send side: a FIN follows the queued data
-// (RFC 9293 §3.10.4).
-func (c *Conn) CloseWrite(now time.Duration) {
-	if c.finQueued {
-		return
-	}
-	switch c.state {
-	case SynSent:
-		if c.snd.n == 0 {
-			// Nothing was synchronized: the connection just goes away.
-			c.closeWith(now, nil)
-			return
-		}
-		// Data written before the handshake (a non-blocking connect, or
-		// Fast Open's) was accepted for sending once ESTABLISHED
-		// (RFC 9293 §3.10.2): the FIN follows it then, rather than the
-		// data being lost.
-	case Closed, Listen:
-		return
-	}
-	c.finQueued = true
-	c.enterFinState()
-}
-
-// enterFinState moves to the state a queued FIN leads to
-// (RFC 9293 §3.10.4): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK,
-// and SYN-RECEIVED -> FIN-WAIT-1 when nothing was written; otherwise the
-// FIN waits for ESTABLISHED behind the data.
-func (c *Conn) enterFinState() {
-	switch c.state {
-	case SynReceived:
-		if c.snd.n == 0 {
-			c.setState(FinWait1)
-		}
-	case Established:
-		c.setState(FinWait1)
-	case CloseWait:
-		c.setState(LastAck)
-	}
-}
-
-// Close closes both directions (RFC 9293 §3.10.4). Unread data or data
-// arriving later makes it an abort, as RFC 2525 §2.17 recommends, so the
-// peer learns its data was not consumed.
-func (c *Conn) Close(now time.Duration, out *Output) {
-	c.userClosed = true
-	if c.rcv.n > 0 {
-		c.Abort(now, out)
-		return
-	}
-	c.CloseWrite(now)
-}
-
-// Abort sends a RST if the peer is synchronized and closes at once
-// (RFC 9293 §3.10.5, SO_LINGER 0).
-func (c *Conn) Abort(now time.Duration, out *Output) {
-	switch c.state {
-	case Closed:
-		return
-	case SynSent:
-		c.env.Stats.AttemptFails++ // an opening that never completed
-	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		if c.state == SynReceived {
-			c.env.Stats.AttemptFails++
-		}
-		s := out.push(c.tuple)
-		s.Seq = c.acceptableSeq()
-		s.Flags = flagRST
-	}
-	c.closeWith(now, ErrConnectionAborted)
-}
-
 // windowUpdateWorthy reports whether a read freed enough space to move
 // the advertised right edge, by the same rule windowField applies
 // (RFC 9293 §3.8.6.2.2): then a window update is sent at once, so a
@@ -420,32 +300,6 @@ func (c *Conn) setState(s State) {
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
-}
-
-// closeWith moves to CLOSED, frees buffers and records err.
-func (c *Conn) closeWith(now time.Duration, err error) {
-	if c.state == Closed && c.events&EvClosed != 0 {
-		return
-	}
-	if err != nil && c.err == nil {
-		c.err = err
-		c.events |= EvError
-	}
-	if c.listener != nil {
-		c.listener.childGone(c)
-	}
-	c.ackNow = false
-	c.setState(Closed)
-	c.snd.release(&c.env.sendPool)
-	if c.err != nil || c.rcv.n == 0 {
-		c.rcv.release(&c.env.recvPool)
-	}
-	c.rtoAt, c.persistAt, c.closeAt = never, never, never
-	c.stopLossTimers()
-	if c.ka != nil {
-		c.ka.on = false
-	}
-	c.events |= EvClosed | EvReadable | EvWritable
 }
 
 // Deadline returns when Poll next has timer work to do, or Never.

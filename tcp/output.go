@@ -56,40 +56,6 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 	}
 }
 
-// sendSyn sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED).
-func (c *Conn) sendSyn(now time.Duration, out *Output) {
-	s := out.push(c.tuple)
-	s.Seq = c.iss
-	s.Flags = flagSYN
-	synAck := c.state != SynSent
-	s.Flags |= c.ecnSynFlags(synAck)
-	if synAck {
-		s.Flags |= flagACK
-		s.Ack = c.rcvNxt
-		c.lastAckSent = c.rcvNxt
-	}
-	c.synOptions(&s.Options, now, synAck)
-	// RFC 7323 §2.2: the window in a SYN is not scaled.
-	s.Window = uint16(min(c.rcv.free(), 65535))
-	if synAck {
-		c.rcvAdv = seqnum.Max(c.rcvAdv, c.rcvNxt.Add(seqnum.Size(s.Window)))
-	}
-	first := c.sndMax == c.iss
-	c.sndNxt = c.iss.Add(1)
-	if first && !synAck && c.tfo.isActive() {
-		// A retransmitted SYN is a plain one (RFC 7413 §4.1.3.1).
-		c.sndNxt = c.sndNxt.Add(seqnum.Size(c.fastOpenSyn(now, s)))
-	}
-	c.sndMax = seqnum.Max(c.sndMax, c.sndNxt)
-	if first {
-		c.timing, c.timedSeq, c.timedAt = true, c.sndNxt, now
-	}
-	if c.rtoAt == never {
-		c.rtoAt = now + c.rto
-	}
-	c.ackNow = false
-}
-
 // windowField returns the window to advertise and moves RCV.ADV. The right
 // edge never moves left (RFC 9293 §3.8.6, SHLD-14) and moves right only by
 // at least min(buffer/2, MSS) (receiver SWS avoidance, MUST-39). RCV.ADV
