@@ -57,7 +57,7 @@ func TestCookieRoundTripKeepsOptions(t *testing.T) {
 							cfg := DefaultConfig()
 							cfg.MTU = 9100
 							l, env := cookieListener(cfg)
-							syn := peerSyn()
+							syn := peerSYN
 							syn.Options = wire.Options{HasMSS: true, MSS: mss, SACKPermitted: sack}
 							if ws >= 0 {
 								syn.Options.HasWScale, syn.Options.WScale = true, uint8(ws)
@@ -116,7 +116,7 @@ func TestCookieRoundTripKeepsOptions(t *testing.T) {
 }
 
 func TestCookieRejections(t *testing.T) {
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Options.HasTimestamps, syn.Options.TSVal = true, 7000
 	cases := []struct {
 		name  string
@@ -159,7 +159,7 @@ func TestCookieRejections(t *testing.T) {
 
 func TestCookieAckWithDataCompletesConnection(t *testing.T) {
 	l, _ := cookieListener(DefaultConfig())
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Options.HasTimestamps, syn.Options.TSVal = true, 7000
 	sa := cookieSynAck(t, l, testTuple, 0, syn)
 	ack := finalAck(sa, true, []byte("GET / HTTP/1.0\r\n\r\n"))
@@ -183,7 +183,7 @@ func TestCookieAckWithDataCompletesConnection(t *testing.T) {
 
 func TestCookieNeverCompletedByRSTAck(t *testing.T) {
 	l, env := cookieListener(DefaultConfig())
-	sa := cookieSynAck(t, l, testTuple, 0, peerSyn())
+	sa := cookieSynAck(t, l, testTuple, 0, peerSYN)
 	rst := finalAck(sa, false, nil)
 	rst.Flags |= flagRST
 	var out Output
@@ -204,7 +204,7 @@ func TestCookiesWhenSynQueueFull(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		tu := testTuple
 		tu.RemotePort = uint16(1000 + i)
-		syn := peerSyn()
+		syn := peerSYN
 		l.Input(0, tu, &syn, &out)
 	}
 	if h, _ := l.Pending(); h != 4 {
@@ -219,7 +219,7 @@ func TestCookiesWhenSynQueueFull(t *testing.T) {
 func TestCookieSynDoesNotAllocate(t *testing.T) {
 	l, _ := cookieListener(DefaultConfig())
 	var out Output
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Options.HasTimestamps, syn.Options.TSVal = true, 7000
 	syn.Options.SACKPermitted = true
 	syn.Options.HasWScale, syn.Options.WScale = true, 7
@@ -245,7 +245,7 @@ func TestHalfOpenEntrySize(t *testing.T) {
 	}
 	l, _ := listener(t)
 	var out Output
-	syn := peerSyn()
+	syn := peerSYN
 	c := l.Input(0, testTuple, &syn, &out)
 	if c.snd.buf != nil || c.rcv.buf != nil {
 		t.Fatal("a half-open child holds buffers")
@@ -257,7 +257,7 @@ func BenchmarkCookieSyn(b *testing.B) {
 	cfg.SynCookies = CookiesAlways
 	l := NewListener(NewEnv(cfg, testSecret))
 	var out Output
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Options.HasTimestamps, syn.Options.TSVal = true, 7000
 	tu := testTuple
 	b.ReportAllocs()

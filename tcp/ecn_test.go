@@ -84,7 +84,7 @@ func TestECNNegotiationPassive(t *testing.T) {
 		{ECNOn, Segment{Flags: flagSYN | flagECE}, Segment{Flags: flagSYN | flagACK}},
 	} {
 		l, env := listenerWith(t, ecnConfig(tc.mode))
-		syn := peerSyn()
+		syn := peerSYN
 		syn.Flags = tc.flags.Flags
 		c := accept(t, l, env, 0, syn)
 		expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: tc.want.Flags, Window: testBuf, Options: mssOpt(testMSS)})

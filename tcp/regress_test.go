@@ -67,7 +67,7 @@ func TestCookieAckTextTrimmedToWindow(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RecvBuffer = 4096
 	l, _ := cookieListener(cfg)
-	sa := cookieSynAck(t, l, testTuple, 0, peerSyn())
+	sa := cookieSynAck(t, l, testTuple, 0, peerSYN)
 	ack := finalAck(sa, false, make([]byte, 9000))
 	var out Output
 	c := l.Input(time.Millisecond, testTuple, &ack, &out)
@@ -84,7 +84,7 @@ func TestCookieAckTextTrimmedToWindow(t *testing.T) {
 // handshake, so the SYN's text becomes readable.
 func TestCloseInSynReceivedThenHandshakeCompletes(t *testing.T) {
 	c := connSynSent(t)
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Payload = []byte("xyz")
 	send(t, c, syn)
 	recv(t, c)
@@ -104,7 +104,7 @@ func TestCloseInSynReceivedThenHandshakeCompletes(t *testing.T) {
 // (RFC 7323 §3.2: timestamps need both SYNs).
 func TestCookieWithoutTimestampsIgnoresLaterTSopt(t *testing.T) {
 	l, _ := cookieListener(DefaultConfig())
-	sa := cookieSynAck(t, l, testTuple, 0, peerSyn())
+	sa := cookieSynAck(t, l, testTuple, 0, peerSYN)
 	ack := finalAck(sa, true, nil)
 	ack.Options.TSEcr = 0x1234_003f
 	var out Output
