@@ -331,3 +331,23 @@ func TestCloseWriteInSynSentWithoutDataDeletes(t *testing.T) {
 	c.CloseWrite(c.now)
 	expectState(t, c, Closed)
 }
+
+// A CLOSE in SYN-RECEIVED (here after a simultaneous open whose SYN
+// carried text) sends the FIN; the ACK that follows still completes the
+// handshake, so the SYN's text becomes readable.
+func TestCloseInSynReceivedThenHandshakeCompletes(t *testing.T) {
+	c := connSynSent(t)
+	syn := peerSYN
+	syn.Payload = []byte("xyz")
+	send(t, c, syn)
+	recv(t, c)
+	c.CloseWrite(c.now)
+	recv(t, c)
+	c.TakeEvents()
+	send(t, c, Segment{Seq: rseq(4), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	recv(t, c)
+	expectState(t, c, FinWait2)
+	if ev := c.TakeEvents(); ev&EvEstablished == 0 || c.Readable() != 3 {
+		t.Fatalf("events %b, readable %d: the handshake did not complete", ev, c.Readable())
+	}
+}

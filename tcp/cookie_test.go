@@ -267,3 +267,39 @@ func BenchmarkCookieSyn(b *testing.B) {
 		l.Input(0, tu, &syn, &out)
 	}
 }
+
+// The final ACK of a SYN-cookie handshake is cut to the receive window
+// like any segment: a large one cannot overrun the buffer.
+func TestCookieAckTextTrimmedToWindow(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RecvBuffer = 4096
+	l, _ := cookieListener(cfg)
+	sa := cookieSynAck(t, l, testTuple, 0, peerSYN)
+	ack := finalAck(sa, false, make([]byte, 9000))
+	var out Output
+	c := l.Input(time.Millisecond, testTuple, &ack, &out)
+	if c == nil {
+		t.Fatal("cookie rejected")
+	}
+	if c.Readable() > 4096 || c.rcv.free() < 0 {
+		t.Fatalf("readable %d, free %d: the buffer overran", c.Readable(), c.rcv.free())
+	}
+}
+
+// A cookie sent without timestamps stays without them even if the final
+// ACK carries a timestamp whose echo happens to end in the "none" marker
+// (RFC 7323 §3.2: timestamps need both SYNs).
+func TestCookieWithoutTimestampsIgnoresLaterTSopt(t *testing.T) {
+	l, _ := cookieListener(DefaultConfig())
+	sa := cookieSynAck(t, l, testTuple, 0, peerSYN)
+	ack := finalAck(sa, true, nil)
+	ack.Options.TSEcr = 0x1234_003f
+	var out Output
+	c := l.Input(time.Millisecond, testTuple, &ack, &out)
+	if c == nil {
+		t.Fatal("cookie rejected")
+	}
+	if n := c.Negotiated(); n.Timestamps || n.SACK || n.WindowScale {
+		t.Fatalf("options appeared that no SYN-ACK offered: %+v", n)
+	}
+}

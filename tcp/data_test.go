@@ -551,3 +551,19 @@ func TestWriteBeforeEstablishedQueued(t *testing.T) {
 	send(t, p, Segment{Seq: rseq(1), Ack: p.lseq(1), Flags: flagACK, Window: remoteWin})
 	expect(t, recv(t, p), Segment{Seq: p.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("hello")})
 }
+
+// Text at RCV.NXT is accepted even when the out-of-order block list is
+// full: it needs no new block (RFC 9293 §3.10.7.4).
+func TestInOrderTextAcceptedWithFullReassembly(t *testing.T) {
+	c := connEstablished(t)
+	for k := 0; k < maxOOORanges; k++ {
+		off := 2000 + 200*k
+		send(t, c, Segment{Seq: rseq(off), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(off-1, 100)})
+	}
+	recv(t, c)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 1000)})
+	recv(t, c)
+	if c.rcvNxt != rseq(1001) || c.Readable() != 1000 {
+		t.Fatalf("rcvNxt %s, readable %d: in-order text dropped", fmtSeq(c.rcvNxt), c.Readable())
+	}
+}

@@ -7,6 +7,7 @@ package tcp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/threeway-tcp/threeway/seqnum"
 	"github.com/threeway-tcp/threeway/wire"
@@ -75,5 +76,23 @@ func TestWindowCheckedIsWindowAdvertisedScaled(t *testing.T) {
 		if w := int(c.rcvNxt.Size(c.rcvAdv)); w > c.rcv.free() || w > 65535<<shift {
 			t.Fatalf("step %d: window %d, free %d", i, w, c.rcv.free())
 		}
+	}
+}
+
+// After a zero-window probe took SND.NXT past the peer's window, a pure
+// ACK carries the window's edge as its sequence number, so the peer's
+// acceptability test lets it in.
+func TestAckAfterProbeStaysInPeerWindow(t *testing.T) {
+	c := connEstablished(t)
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 0})
+	c.Write([]byte("hello"))
+	recv(t, c)
+	c.now += 10 * time.Second
+	if probe := recv(t, c); len(probe) != 1 || len(probe[0].Payload) != 1 {
+		t.Fatalf("no one-octet probe: %v", probe)
+	}
+	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 0, Payload: []byte("abc")})
+	if a := recv(t, c); len(a) == 0 || a[0].Seq != c.lseq(1) || a[0].Ack != rseq(4) {
+		t.Fatalf("ACK %v, want seq L+1 ack R+4", a)
 	}
 }
