@@ -98,6 +98,15 @@ func TestHandshakePooledAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per handshake with pooled TCBs, want 0", a)
 	}
 	fresh := newHandshakeRig()
+	c, s, err := fresh.handshake(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Conn{c, s} {
+		if x.lossState != nil || x.ca != nil || x.ka != nil {
+			t.Fatalf("an idle %v connection carries loss %v, congestion %v or keep-alive %v state", x.State(), x.lossState != nil, x.ca != nil, x.ka != nil)
+		}
+	}
 	if a := testing.AllocsPerRun(100, func() {
 		now += time.Millisecond
 		if _, _, err := fresh.handshake(now); err != nil {
