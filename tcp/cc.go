@@ -82,15 +82,15 @@ func (c *Conn) SetCongestionControl(a CCAlgorithm) {
 		return
 	}
 	c.ccAlg = a
-	c.ca = newCongestionControl(a, uint32(c.EffectiveMSS()))
+	c.cc.init(c)
 }
 
 // CongestionControl returns the connection's algorithm.
-func (c *Conn) CongestionControl() CongestionControl { return c.ca }
+func (c *Conn) CongestionControl() CongestionControl { return c.cong() }
 
 // CongestionAlgorithm names the connection's algorithm.
 func (c *Conn) CongestionAlgorithm() CCAlgorithm {
-	switch c.ca.(type) {
+	switch c.cong().(type) {
 	case *newReno:
 		return CCNewReno
 	}

@@ -17,18 +17,18 @@ func newRenoConfig() Config {
 // connection (SetCongestionControl), and the choice survives the
 // handshake's re-initialisation of the window.
 func TestCongestionControlSelection(t *testing.T) {
-	if _, ok := connEstablished(t).ca.(*cubic); !ok {
-		t.Fatalf("default algorithm %T, want CUBIC", connEstablished(t).ca)
+	if _, ok := connEstablished(t).cong().(*cubic); !ok {
+		t.Fatalf("default algorithm %T, want CUBIC", connEstablished(t).cong())
 	}
-	if _, ok := connEstablishedWith(t, newRenoConfig()).ca.(*newReno); !ok {
+	if _, ok := connEstablishedWith(t, newRenoConfig()).cong().(*newReno); !ok {
 		t.Fatal("Config.CongestionControl = CCNewReno not honoured")
 	}
 	c := connSynSent(t)
 	c.SetCongestionControl(CCNewReno)
 	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
 	expectState(t, c, Established)
-	if _, ok := c.ca.(*newReno); !ok {
-		t.Fatalf("per-connection choice lost in the handshake: %T", c.ca)
+	if _, ok := c.cong().(*newReno); !ok {
+		t.Fatalf("per-connection choice lost in the handshake: %T", c.cong())
 	}
 	if c.Cwnd() != initialWindow(remoteMSS) {
 		t.Fatalf("cwnd %d after the handshake, want IW %d", c.Cwnd(), initialWindow(remoteMSS))
@@ -37,7 +37,7 @@ func TestCongestionControlSelection(t *testing.T) {
 	c.Write(pattern(0, 100))
 	recv(t, c)
 	c.SetCongestionControl(CCCubic)
-	if _, ok := c.ca.(*newReno); !ok {
+	if _, ok := c.cong().(*newReno); !ok {
 		t.Fatal("algorithm changed after data was sent")
 	}
 }

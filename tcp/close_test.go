@@ -19,18 +19,18 @@ func TestCloseFinWait1FinWait2TimeWait(t *testing.T) {
 	c := connEstablished(t)
 	c.CloseWrite(0)
 	expectState(t, c, FinWait1)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagFIN))
 	if _, err := c.Write([]byte("late")); err == nil {
 		t.Fatal("Write after CloseWrite succeeded")
 	}
 	c.now = 10 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)))
 	expectState(t, c, FinWait2)
 	expect(t, recv(t, c))
 	c.now = 20 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN))
 	expectState(t, c, TimeWait)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 	c.now = 20*time.Millisecond + 2*c.env.Config.MSL
 	expect(t, recv(t, c))
 	expectState(t, c, Closed)
@@ -46,9 +46,9 @@ func TestCloseFinWait1FinWait2TimeWait(t *testing.T) {
 // to TIME-WAIT (RFC 9293 §3.10.7.4 eighth step, FIN-WAIT-1).
 func TestFinWait1FinAckingOurFinEntersTimeWait(t *testing.T) {
 	c := connFinWait1(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN))
 	expectState(t, c, TimeWait)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 }
 
 // Case 3 (figure 13): simultaneous close.
@@ -56,12 +56,12 @@ func TestFinWait1FinAckingOurFinEntersTimeWait(t *testing.T) {
 func TestSimultaneousClose(t *testing.T) {
 	c := connFinWait1(t) // our FIN <SEQ=L+1> is out
 	// The peer's FIN crosses ours: it acknowledges only up to L+1.
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.flags(flagACK|flagFIN))
 	expectState(t, c, Closing)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 	// The peer's ACK of our FIN.
 	c.now = 5 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(2), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(2)).ack(c.lseq(2)))
 	expectState(t, c, TimeWait)
 	expect(t, recv(t, c))
 	if c.Deadline() != 5*time.Millisecond+2*c.env.Config.MSL {
@@ -103,9 +103,9 @@ func TestCloseWaitLastAckClosed(t *testing.T) {
 	c.Close(c.now, &c.out)
 	expectState(t, c, LastAck)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(11), Ack: rseq(2), Flags: flagACK | flagFIN, Window: testBuf - 1})
-	send(t, c, Segment{Seq: rseq(2), Ack: c.lseq(11), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(2)).ack(c.lseq(11)))
 	expectState(t, c, LastAck) // only the data is acknowledged
-	send(t, c, Segment{Seq: rseq(2), Ack: c.lseq(12), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(2)).ack(c.lseq(12)))
 	expectState(t, c, Closed)
 	expect(t, recv(t, c))
 	if c.Err() != nil {
@@ -119,9 +119,9 @@ func TestCloseWaitLastAckClosed(t *testing.T) {
 func TestFinRetransmitted(t *testing.T) {
 	c := connFinWait1(t)
 	c.now = time.Second
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagFIN))
 	c.now = 3 * time.Second
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagFIN))
 	l := connLastAck(t)
 	l.now = time.Second
 	expect(t, recv(t, l), Segment{Seq: l.lseq(1), Ack: rseq(2), Flags: flagACK | flagFIN, Window: testBuf - 1})
@@ -131,13 +131,13 @@ func TestFinRetransmitted(t *testing.T) {
 // FIN-WAIT-2, until the peer's FIN.
 func TestHalfCloseStillReceives(t *testing.T) {
 	c := connFinWait2(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin, Payload: []byte("more")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(5), Flags: flagACK, Window: testBuf - 4})
+	send(t, c, fromPeer.ack(c.lseq(2)).payload("more"))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(5)).win(testBuf-4))
 	buf := make([]byte, 8)
 	if n, _ := c.Read(buf); string(buf[:n]) != "more" {
 		t.Fatalf("read %q", buf[:n])
 	}
-	send(t, c, Segment{Seq: rseq(5), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(5)).ack(c.lseq(2)).flags(flagACK|flagFIN))
 	expectState(t, c, TimeWait)
 	if _, err := c.Read(buf); err != io.EOF {
 		t.Fatalf("err %v", err)
@@ -151,7 +151,7 @@ func TestTimeWaitLastsTwoMSL(t *testing.T) {
 	c := connEstablishedWith(t, cfg)
 	c.CloseWrite(0)
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN))
 	c.now = 3 * time.Second
 	recv(t, c)
 	expectState(t, c, TimeWait)
@@ -185,8 +185,8 @@ func TestTimeWaitIgnoresRst(t *testing.T) {
 func TestTimeWaitRetransmittedFinReAcked(t *testing.T) {
 	c := connTimeWait(t)
 	c.now = 25 * time.Second
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 	if d := c.Deadline(); d != 25*time.Second+2*c.env.Config.MSL {
 		t.Fatalf("deadline %v: 2 MSL not restarted", d)
 	}
@@ -202,14 +202,14 @@ func TestTimeWaitRetransmittedFinReAcked(t *testing.T) {
 func TestTimeWaitNewSynReopens(t *testing.T) {
 	c := connTimeWait(t)
 	send(t, c, Segment{Seq: rseq(-100), Flags: flagSYN, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 	expectState(t, c, TimeWait)
 	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(2), Flags: flagSYN, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 	expectState(t, c, TimeWait)
 
-	send(t, c, Segment{Seq: rseq(100000), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	send(t, c, peerSYN.seq(rseq(100000)))
 	expect(t, recv(t, c))
 	expectState(t, c, Closed)
 	if ev := c.TakeEvents(); ev&EvReopen == 0 || ev&EvError != 0 {
@@ -230,13 +230,13 @@ func TestTimeWaitReopenWithTimestamps(t *testing.T) {
 	ts := func(v uint32) wire.Options { return wire.Options{HasTimestamps: true, TSVal: v, TSEcr: c.tsVal(c.now)} }
 	c.CloseWrite(c.now)
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin, Options: ts(1001)})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN).opts(ts(1001)))
 	recv(t, c)
 	expectState(t, c, TimeWait)
-	send(t, c, Segment{Seq: rseq(-5000), Flags: flagSYN, Window: remoteWin, Options: wire.Options{HasTimestamps: true, TSVal: 1000}})
+	send(t, c, peerSYN.seq(rseq(-5000)).opts(wire.Options{HasTimestamps: true, TSVal: 1000}))
 	expectState(t, c, TimeWait) // not newer than TS.Recent
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(-5000), Flags: flagSYN, Window: remoteWin, Options: wire.Options{HasTimestamps: true, TSVal: 1002}})
+	send(t, c, peerSYN.seq(rseq(-5000)).opts(wire.Options{HasTimestamps: true, TSVal: 1002}))
 	expectState(t, c, Closed)
 	if c.TakeEvents()&EvReopen == 0 {
 		t.Fatal("no EvReopen")
@@ -248,7 +248,7 @@ func TestTimeWaitReopenWithTimestamps(t *testing.T) {
 // learns its data was lost.
 func TestCloseWithUnreadDataSendsRst(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("unread")})
+	send(t, c, fromPeer.payload("unread"))
 	recv(t, c)
 	c.Close(c.now, &c.out)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Flags: flagRST})
@@ -261,8 +261,8 @@ func TestCloseWithUnreadDataSendsRst(t *testing.T) {
 func TestDataAfterCloseSendsRst(t *testing.T) {
 	c := connEstablished(t)
 	c.Close(c.now, &c.out)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagFIN, Window: testBuf})
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin, Payload: []byte("too late")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagFIN))
+	send(t, c, fromPeer.ack(c.lseq(2)).payload("too late"))
 	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Flags: flagRST})
 	expectState(t, c, Closed)
 }
@@ -272,7 +272,7 @@ func TestDataAfterCloseSendsRst(t *testing.T) {
 func TestTextAfterFinIgnored(t *testing.T) {
 	c := connCloseWait(t)
 	before := c.env.Stats
-	send(t, c, Segment{Seq: rseq(2), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("ghost")})
+	send(t, c, fromPeer.seq(rseq(2)).payload("ghost"))
 	expect(t, recv(t, c))
 	expectDrop(t, c.env, before, DropDataAfterFin, 1)
 	if c.Readable() != 0 {
@@ -288,7 +288,7 @@ func TestOrphanFinWait2Timeout(t *testing.T) {
 	c := connEstablished(t)
 	c.Close(0, &c.out)
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)))
 	expectState(t, c, FinWait2)
 	c.now = 60 * time.Second
 	recv(t, c)
@@ -320,9 +320,9 @@ func TestCloseWriteInSynSentAfterWriteSendsFinAfterData(t *testing.T) {
 	c.CloseWrite(c.now)
 	expectState(t, c, SynSent)
 	expect(t, recv(t, c))
-	send(t, c, Segment{Seq: remoteISS, Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	send(t, c, peerSYNACK.seq(remoteISS))
 	expectState(t, c, FinWait1)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH | flagFIN, Window: testBuf, Payload: []byte("req")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH|flagFIN).payload("req"))
 }
 
 // With nothing written, CLOSE in SYN-SENT deletes the TCB (RFC 9293 §3.10.4).
@@ -330,4 +330,24 @@ func TestCloseWriteInSynSentWithoutDataDeletes(t *testing.T) {
 	c := connSynSent(t)
 	c.CloseWrite(c.now)
 	expectState(t, c, Closed)
+}
+
+// A CLOSE in SYN-RECEIVED (here after a simultaneous open whose SYN
+// carried text) sends the FIN; the ACK that follows still completes the
+// handshake, so the SYN's text becomes readable.
+func TestCloseInSynReceivedThenHandshakeCompletes(t *testing.T) {
+	c := connSynSent(t)
+	syn := peerSYN
+	syn.Payload = []byte("xyz")
+	send(t, c, syn)
+	recv(t, c)
+	c.CloseWrite(c.now)
+	recv(t, c)
+	c.TakeEvents()
+	send(t, c, fromPeer.seq(rseq(4)).ack(c.lseq(2)))
+	recv(t, c)
+	expectState(t, c, FinWait2)
+	if ev := c.TakeEvents(); ev&EvEstablished == 0 || c.Readable() != 3 {
+		t.Fatalf("events %b, readable %d: the handshake did not complete", ev, c.Readable())
+	}
 }

@@ -62,59 +62,37 @@ func DefaultConfig() Config {
 	}
 }
 
+// normalize gives every field left zero (or negative) its default. MaxRTO
+// below 60 s takes the default too (RFC 6298 §2.5: a maximum, if any, of
+// at least 60 s); DelayedAck is at most 499 ms (RFC 9293 MUST-40).
 func (c *Config) normalize() {
 	d := DefaultConfig()
-	if c.MTU <= 0 {
-		c.MTU = d.MTU
-	}
-	if c.SendBuffer <= 0 {
-		c.SendBuffer = d.SendBuffer
-	}
-	if c.RecvBuffer <= 0 {
-		c.RecvBuffer = d.RecvBuffer
-	}
-	if c.SynRetries <= 0 {
-		c.SynRetries = d.SynRetries
-	}
-	if c.SynAckRetries <= 0 {
-		c.SynAckRetries = d.SynAckRetries
-	}
-	if c.Retries <= 0 {
-		c.Retries = d.Retries
-	}
-	if c.InitialRTO <= 0 {
-		c.InitialRTO = d.InitialRTO
-	}
-	if c.MinRTO <= 0 {
-		c.MinRTO = d.MinRTO
-	}
+	orDefault(&c.MTU, d.MTU)
+	orDefault(&c.SendBuffer, d.SendBuffer)
+	orDefault(&c.RecvBuffer, d.RecvBuffer)
+	orDefault(&c.SynRetries, d.SynRetries)
+	orDefault(&c.SynAckRetries, d.SynAckRetries)
+	orDefault(&c.Retries, d.Retries)
+	orDefault(&c.InitialRTO, d.InitialRTO)
+	orDefault(&c.MinRTO, d.MinRTO)
 	if c.MaxRTO < 60*time.Second {
 		c.MaxRTO = d.MaxRTO
 	}
-	if c.MSL <= 0 {
-		c.MSL = d.MSL
-	}
-	if c.InvalidRateLimit <= 0 {
-		c.InvalidRateLimit = d.InvalidRateLimit
-	}
-	if c.DelayedAck <= 0 {
-		c.DelayedAck = DefaultDelayedAck
-	}
+	orDefault(&c.MSL, d.MSL)
+	orDefault(&c.InvalidRateLimit, d.InvalidRateLimit)
+	orDefault(&c.DelayedAck, DefaultDelayedAck)
 	c.DelayedAck = min(c.DelayedAck, maxDelayedAck)
-	if c.SynQueue <= 0 {
-		c.SynQueue = d.SynQueue
-	}
-	if c.AcceptQueue <= 0 {
-		c.AcceptQueue = d.AcceptQueue
-	}
-	if c.FastOpenKeyPeriod <= 0 {
-		c.FastOpenKeyPeriod = d.FastOpenKeyPeriod
-	}
-	if c.FastOpenCacheSize <= 0 {
-		c.FastOpenCacheSize = d.FastOpenCacheSize
-	}
-	if c.FastOpenConnectDelay <= 0 {
-		c.FastOpenConnectDelay = d.FastOpenConnectDelay
+	orDefault(&c.SynQueue, d.SynQueue)
+	orDefault(&c.AcceptQueue, d.AcceptQueue)
+	orDefault(&c.FastOpenKeyPeriod, d.FastOpenKeyPeriod)
+	orDefault(&c.FastOpenCacheSize, d.FastOpenCacheSize)
+	orDefault(&c.FastOpenConnectDelay, d.FastOpenConnectDelay)
+}
+
+// orDefault sets *v to def unless *v is positive.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
@@ -131,6 +109,7 @@ type Env struct {
 	// Fast Open (RFC 7413): the server's cookie keys, the client's cache.
 	fastOpenKeys  fastOpenKeys
 	fastOpenCache fastOpenCache
+	tcbs          tcbPool // connections handed back by Recycle
 }
 
 // NewEnv returns an Env with cfg (zero fields take defaults) and an ISN

@@ -42,15 +42,17 @@ const Never = never
 // plus its buffers and timers.
 type Conn struct {
 	env      *Env
-	tuple    Tuple
-	state    State
-	passive  bool      // SYN-RECEIVED came from LISTEN (MUST-11)
 	listener *Listener // set while a passive child is unaccepted
-	events   Events
+	tuple    Tuple
 	err      error
 	softErr  error // last ICMP soft error: reported instead of ETIMEDOUT
+	state    State
+	events   Events
+	passive  bool // SYN-RECEIVED came from LISTEN (MUST-11)
 	// refuseReopen keeps TIME-WAIT when a new SYN has nowhere to go.
 	refuseReopen bool
+	noDelay      bool
+	synRetries   uint8 // SetSynRetries (TCP_SYNCNT); zero means Config.SynRetries
 
 	// Send sequence variables (RFC 9293 §3.3.1).
 	iss       seqnum.Value
@@ -69,6 +71,10 @@ type Conn struct {
 	rcvAdv seqnum.Value // right edge of the window we advertised
 
 	// Negotiated parameters (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
+	tsRecentAt  time.Duration
+	tsRecent    uint32
+	tsOffset    uint32
+	lastAckSent seqnum.Value
 	sndMSS      uint16 // largest payload the peer accepts, from its MSS option
 	advMSS      uint16 // what we advertised
 	sndShift    uint8
@@ -77,102 +83,46 @@ type Conn struct {
 	wsOK        bool
 	sackOK      bool
 	tsOK        bool
-	tsRecent    uint32
-	tsRecentAt  time.Duration
-	tsOffset    uint32
-	lastAckSent seqnum.Value
-	noDelay     bool
 
 	snd sendBuffer
 	rcv recvBuffer
 
 	// Closing.
-	finQueued   bool // the user closed the send side: FIN after the data
-	userClosed  bool // the user closed both sides
-	finRcvd     bool
 	rcvFinSeq   seqnum.Value // sequence number of a FIN received out of order
+	finQueued   bool         // the user closed the send side: FIN after the data
+	userClosed  bool         // the user closed both sides
+	finRcvd     bool
 	rcvFinAhead bool
 	ackNow      bool
 
 	// Retransmission (RFC 6298).
+	timing         bool
+	synRetrans     bool
+	forceProbe     bool
+	timedSeq       seqnum.Value
 	rto            time.Duration
 	srtt           time.Duration
 	rttvar         time.Duration
 	rtoAt          time.Duration
 	retries        int
-	synRetries     int // SetSynRetries; zero means Config.SynRetries
-	timing         bool
-	timedSeq       seqnum.Value
 	timedAt        time.Duration
-	synRetrans     bool
 	persistAt      time.Duration
 	persistBackoff int
-	forceProbe     bool
 	closeAt        time.Duration // TIME-WAIT or orphaned FIN-WAIT-2 expiry
 
 	cc     congestion
 	delack delAck
+	ca     CongestionControl // the congestion-control algorithm (cc.go), started by cong()
 	ecn    ecnState
-	ca     CongestionControl // the congestion-control algorithm (cc.go)
-	ccAlg  CCAlgorithm       // the per-connection choice, CCDefault for the Env's
+	ccAlg  CCAlgorithm // the per-connection choice, CCDefault for the Env's
 
-	// Loss recovery, allocated once the connection is synchronized so a
-	// half-open entry stays small.
+	// Loss recovery, allocated by loss() once something past the SYN is
+	// outstanding or the receiver has blocks to report (recovery.go), so
+	// a half-open or idle connection stays small.
 	*lossState
-	rackAt time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
-	tlpAt  time.Duration // probe timeout (RFC 8985 §7.2)
-	ka     keepAlive
-
+	ka      *keepAlive     // allocated when keep-alives are first turned on
 	answers answerBudgets  // for invalid segments (ratelimit.go)
 	tfo     *fastOpenState // Fast Open's state, allocated only for a connection that uses it
-}
-
-// NewActive starts an active open (RFC 9293 §3.10.1): a connection in
-// SYN-SENT whose SYN goes out on the first Poll.
-func NewActive(env *Env, t Tuple, now time.Duration) *Conn {
-	c := newConn(env, t, now)
-	env.Stats.ActiveOpens++
-	c.setState(SynSent)
-	return c
-}
-
-func newConn(env *Env, t Tuple, now time.Duration) *Conn {
-	return newConnISS(env, t, env.ISN.ISN(now, t))
-}
-
-// newConnISS makes a CLOSED connection with a chosen ISS (a SYN cookie's).
-func newConnISS(env *Env, t Tuple, iss seqnum.Value) *Conn {
-	cfg := &env.Config
-	c := &Conn{env: env, tuple: t, noDelay: true}
-	c.iss = iss
-	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
-	c.bufSeq = c.iss.Add(1)
-	c.snd.limit = cfg.SendBuffer
-	c.rcv.limit = cfg.RecvBuffer
-	c.rto = cfg.InitialRTO
-	c.rtoAt, c.persistAt, c.closeAt = never, never, never
-	c.delack.at = never
-	c.advMSS = mssForMTU(cfg.MTU, t.LocalAddr.Is4())
-	c.sndMSS = defaultSendMSS(t.LocalAddr.Is4())
-	c.offerShift = windowShiftFor(cfg.RecvBuffer)
-	c.tsOffset = tsOffsetFor(env, t)
-	c.cc.init(c)
-	c.rackAt, c.tlpAt = never, never
-	c.rcv.latest = -1
-	return c
-}
-
-// tsOffsetFor is the random offset added to our timestamp clock towards
-// one remote host (RFC 7323 §5.4): the clock is not revealed, yet TSval
-// keeps increasing across successive connections between the two hosts,
-// which RFC 6191's TIME-WAIT reopen check relies on (as Linux does).
-func tsOffsetFor(env *Env, t Tuple) uint32 {
-	var b [33]byte
-	la, ra := t.LocalAddr.As16(), t.RemoteAddr.As16()
-	copy(b[:16], la[:])
-	copy(b[16:32], ra[:])
-	b[32] = 't'
-	return uint32(env.ISN.Hash(b[:]))
 }
 
 // State returns the connection's state.
@@ -208,7 +158,7 @@ func (c *Conn) SetNoDelay(v bool) { c.noDelay = v }
 // SetSynRetries sets how many times this connection's SYN is sent again
 // before the connect fails with ETIMEDOUT (Linux's TCP_SYNCNT); zero
 // means Config.SynRetries.
-func (c *Conn) SetSynRetries(n int) { c.synRetries = max(n, 0) }
+func (c *Conn) SetSynRetries(n int) { c.synRetries = uint8(min(max(n, 0), 255)) }
 
 // SetBuffers sets the send and receive buffer limits (SO_SNDBUF,
 // SO_RCVBUF). Only effective before the handshake; zero keeps a value.
@@ -312,78 +262,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return c.snd.write(p, &c.env.sendPool), nil
 }
 
-// CloseWrite closes the send side: a FIN follows the queued data
-// (RFC 9293 §3.10.4).
-func (c *Conn) CloseWrite(now time.Duration) {
-	if c.finQueued {
-		return
-	}
-	switch c.state {
-	case SynSent:
-		if c.snd.n == 0 {
-			// Nothing was synchronized: the connection just goes away.
-			c.closeWith(now, nil)
-			return
-		}
-		// Data written before the handshake (a non-blocking connect, or
-		// Fast Open's) was accepted for sending once ESTABLISHED
-		// (RFC 9293 §3.10.2): the FIN follows it then, rather than the
-		// data being lost.
-	case Closed, Listen:
-		return
-	}
-	c.finQueued = true
-	c.enterFinState()
-}
-
-// enterFinState moves to the state a queued FIN leads to
-// (RFC 9293 §3.10.4): ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK,
-// and SYN-RECEIVED -> FIN-WAIT-1 when nothing was written; otherwise the
-// FIN waits for ESTABLISHED behind the data.
-func (c *Conn) enterFinState() {
-	switch c.state {
-	case SynReceived:
-		if c.snd.n == 0 {
-			c.setState(FinWait1)
-		}
-	case Established:
-		c.setState(FinWait1)
-	case CloseWait:
-		c.setState(LastAck)
-	}
-}
-
-// Close closes both directions (RFC 9293 §3.10.4). Unread data or data
-// arriving later makes it an abort, as RFC 2525 §2.17 recommends, so the
-// peer learns its data was not consumed.
-func (c *Conn) Close(now time.Duration, out *Output) {
-	c.userClosed = true
-	if c.rcv.n > 0 {
-		c.Abort(now, out)
-		return
-	}
-	c.CloseWrite(now)
-}
-
-// Abort sends a RST if the peer is synchronized and closes at once
-// (RFC 9293 §3.10.5, SO_LINGER 0).
-func (c *Conn) Abort(now time.Duration, out *Output) {
-	switch c.state {
-	case Closed:
-		return
-	case SynSent:
-		c.env.Stats.AttemptFails++ // an opening that never completed
-	case SynReceived, Established, FinWait1, FinWait2, CloseWait:
-		if c.state == SynReceived {
-			c.env.Stats.AttemptFails++
-		}
-		s := out.push(c.tuple)
-		s.Seq = c.acceptableSeq()
-		s.Flags = flagRST
-	}
-	c.closeWith(now, ErrConnectionAborted)
-}
-
 // windowUpdateWorthy reports whether a read freed enough space to move
 // the advertised right edge, by the same rule windowField applies
 // (RFC 9293 §3.8.6.2.2): then a window update is sent at once, so a
@@ -425,36 +303,9 @@ func (c *Conn) setState(s State) {
 	if from == SynReceived {
 		c.fastOpenLeftSynReceived()
 	}
-	if c.lossState == nil && s > SynReceived && s != Closed {
-		c.lossState = newLossState(c.iss)
-	}
 	if o := c.env.Observer; o != nil {
 		o.StateChanged(c, from, s)
 	}
-}
-
-// closeWith moves to CLOSED, frees buffers and records err.
-func (c *Conn) closeWith(now time.Duration, err error) {
-	if c.state == Closed && c.events&EvClosed != 0 {
-		return
-	}
-	if err != nil && c.err == nil {
-		c.err = err
-		c.events |= EvError
-	}
-	if c.listener != nil {
-		c.listener.childGone(c)
-	}
-	c.ackNow = false
-	c.setState(Closed)
-	c.snd.release(&c.env.sendPool)
-	if c.err != nil || c.rcv.n == 0 {
-		c.rcv.release(&c.env.recvPool)
-	}
-	c.rtoAt, c.persistAt, c.closeAt = never, never, never
-	c.rackAt, c.tlpAt = never, never
-	c.ka.on = false
-	c.events |= EvClosed | EvReadable | EvWritable
 }
 
 // Deadline returns when Poll next has timer work to do, or Never.
@@ -469,8 +320,10 @@ func (c *Conn) Deadline() time.Duration {
 	if c.closeAt < d {
 		d = c.closeAt
 	}
-	d = min(d, c.rackAt, c.tlpAt)
-	if c.ka.on && c.ka.at < d {
+	if l := c.lossState; l != nil {
+		d = min(d, l.rackAt, l.tlpAt)
+	}
+	if c.keepAliveOn() && c.ka.at < d {
 		d = c.ka.at
 	}
 	d = min(d, c.tfo.deferDeadline())

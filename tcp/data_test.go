@@ -22,10 +22,10 @@ func smallRecv(t *testing.T) *testConn {
 	cfg := testConfig()
 	cfg.RecvBuffer = 3000
 	c := connEstablishedWith(t, cfg)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 1460)})
-	send(t, c, Segment{Seq: rseq(1461), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(1460, 1460)})
-	send(t, c, Segment{Seq: rseq(2921), Ack: c.lseq(1), Flags: flagACK | flagPSH, Window: remoteWin, Payload: pattern(2920, 80)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(3001), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.data(pattern(0, 1460)))
+	send(t, c, fromPeer.seq(rseq(1461)).data(pattern(1460, 1460)))
+	send(t, c, fromPeer.seq(rseq(2921)).flags(flagACK|flagPSH).data(pattern(2920, 80)))
+	expect(t, recv(t, c), fromUs.ack(rseq(3001)).win(0))
 	return c
 }
 
@@ -37,7 +37,7 @@ func TestAcceptabilityEmptySegmentZeroWindow(t *testing.T) {
 	c.Write([]byte("hi"))
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(3001), Flags: flagACK | flagPSH, Window: 0, Payload: []byte("hi")})
 
-	send(t, c, Segment{Seq: rseq(3001), Ack: c.lseq(3), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(3001)).ack(c.lseq(3)))
 	expect(t, recv(t, c))
 	if c.sndUna != c.lseq(3) {
 		t.Fatalf("SND.UNA %v: the ACK was not processed", c.sndUna)
@@ -45,8 +45,8 @@ func TestAcceptabilityEmptySegmentZeroWindow(t *testing.T) {
 	for _, seq := range []seqnum.Value{rseq(3002), rseq(3000), rseq(100000)} {
 		c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 		before := c.env.Stats
-		send(t, c, Segment{Seq: seq, Ack: c.lseq(3), Flags: flagACK, Window: remoteWin})
-		expect(t, recv(t, c), Segment{Seq: c.lseq(3), Ack: rseq(3001), Flags: flagACK, Window: 0})
+		send(t, c, fromPeer.seq(seq).ack(c.lseq(3)))
+		expect(t, recv(t, c), fromUs.seq(c.lseq(3)).ack(rseq(3001)).win(0))
 		expectDrop(t, c.env, before, DropOutOfWindow, 1)
 	}
 }
@@ -56,13 +56,13 @@ func TestAcceptabilityEmptySegmentZeroWindow(t *testing.T) {
 func TestAcceptabilityEmptySegmentOpenWindow(t *testing.T) {
 	c := connEstablished(t)
 	for _, seq := range []seqnum.Value{rseq(1), rseq(2), rseq(testBuf)} {
-		send(t, c, Segment{Seq: seq, Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+		send(t, c, fromPeer.seq(seq))
 		expect(t, recv(t, c))
 	}
 	for _, seq := range []seqnum.Value{rseq(0), rseq(testBuf + 1), rseq(-50000)} {
 		c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
-		send(t, c, Segment{Seq: seq, Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
-		expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+		send(t, c, fromPeer.seq(seq))
+		expect(t, recv(t, c), fromUs)
 	}
 }
 
@@ -74,17 +74,17 @@ func TestAcceptabilityDataZeroWindow(t *testing.T) {
 	c.Write([]byte("hi"))
 	recv(t, c)
 	before := c.env.Stats
-	send(t, c, Segment{Seq: rseq(3001), Ack: c.lseq(3), Flags: flagACK, Window: remoteWin, Payload: []byte("x")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(3), Ack: rseq(3001), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.seq(rseq(3001)).ack(c.lseq(3)).payload("x"))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(3)).ack(rseq(3001)).win(0))
 	if c.sndUna != c.lseq(3) || c.Readable() != 3000 {
 		t.Fatalf("SND.UNA %v readable %d", c.sndUna, c.Readable())
 	}
 	_ = before
-	send(t, c, Segment{Seq: rseq(3002), Ack: c.lseq(3), Flags: flagACK, Window: remoteWin, Payload: []byte("y")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(3), Ack: rseq(3001), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.seq(rseq(3002)).ack(c.lseq(3)).payload("y"))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(3)).ack(rseq(3001)).win(0))
 	// A bare FIN at RCV.NXT is text-like here: it too waits for a window.
-	send(t, c, Segment{Seq: rseq(3001), Ack: c.lseq(3), Flags: flagACK | flagFIN, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(3), Ack: rseq(3001), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.seq(rseq(3001)).ack(c.lseq(3)).flags(flagACK|flagFIN))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(3)).ack(rseq(3001)).win(0))
 	expectState(t, c, Established)
 	// MUST-66: a RST is processed even with a zero window.
 	send(t, c, Segment{Seq: rseq(3001), Flags: flagRST})
@@ -98,20 +98,20 @@ func TestAcceptabilityDataZeroWindow(t *testing.T) {
 // first or the last sequence number lies in the window.
 func TestAcceptabilityDataOpenWindow(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("hello")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(6), Flags: flagACK, Window: testBuf - 5})
+	send(t, c, fromPeer.payload("hello"))
+	expect(t, recv(t, c), fromUs.ack(rseq(6)).win(testBuf-5))
 	// First octet before the window, last inside: acceptable, trimmed.
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("hello world")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(12), Flags: flagACK, Window: testBuf - 11})
+	send(t, c, fromPeer.payload("hello world"))
+	expect(t, recv(t, c), fromUs.ack(rseq(12)).win(testBuf-11))
 	// Entirely old: a duplicate, answered with an ACK.
 	before := c.env.Stats
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("hello")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(12), Flags: flagACK, Window: testBuf - 11})
+	send(t, c, fromPeer.payload("hello"))
+	expect(t, recv(t, c), fromUs.ack(rseq(12)).win(testBuf-11))
 	expectDrop(t, c.env, before, DropOutOfWindow, 1)
 	// Entirely beyond the window: answered with an ACK.
 	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
-	send(t, c, Segment{Seq: rseq(12 + testBuf), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("far")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(12), Flags: flagACK, Window: testBuf - 11})
+	send(t, c, fromPeer.seq(rseq(12+testBuf)).payload("far"))
+	expect(t, recv(t, c), fromUs.ack(rseq(12)).win(testBuf-11))
 	buf := make([]byte, 64)
 	if n, _ := c.Read(buf); string(buf[:n]) != "hello world" {
 		t.Fatalf("read %q", buf[:n])
@@ -124,14 +124,14 @@ func TestTrimmingAtBothEdges(t *testing.T) {
 	cfg := testConfig()
 	cfg.RecvBuffer = 3000
 	c := connEstablishedWith(t, cfg)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 1000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 2000})
+	send(t, c, fromPeer.data(pattern(0, 1000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(1001)).win(2000))
 	// Overlapping 500 old octets on the left: the new 500 are kept.
-	send(t, c, Segment{Seq: rseq(501), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(500, 1000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1501), Flags: flagACK, Window: 1500})
+	send(t, c, fromPeer.seq(rseq(501)).data(pattern(500, 1000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(1501)).win(1500))
 	// Running 500 past the right edge, with a FIN: 1500 are kept, no FIN.
-	send(t, c, Segment{Seq: rseq(1501), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin, Payload: pattern(1500, 2000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(3001), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.seq(rseq(1501)).flags(flagACK|flagFIN).data(pattern(1500, 2000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(3001)).win(0))
 	expectState(t, c, Established)
 	buf := make([]byte, 4000)
 	n, _ := c.Read(buf)
@@ -139,10 +139,10 @@ func TestTrimmingAtBothEdges(t *testing.T) {
 		t.Fatalf("read %d octets, not the stream", n)
 	}
 	// A FIN that fits the window exactly after the text is taken.
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(3001), Flags: flagACK, Window: 3000})
-	send(t, c, Segment{Seq: rseq(3001), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin, Payload: pattern(3000, 3000)})
+	expect(t, recv(t, c), fromUs.ack(rseq(3001)).win(3000))
+	send(t, c, fromPeer.seq(rseq(3001)).flags(flagACK|flagFIN).data(pattern(3000, 3000)))
 	expectState(t, c, CloseWait)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(6002), Flags: flagACK, Window: 0})
+	expect(t, recv(t, c), fromUs.ack(rseq(6002)).win(0))
 	if c.rcvAdv.LessThan(c.rcvNxt) {
 		t.Fatalf("RCV.NXT %v beyond the window edge %v", c.rcvNxt, c.rcvAdv)
 	}
@@ -155,10 +155,10 @@ func TestAcceptabilityOverhangingBothEdges(t *testing.T) {
 	cfg := testConfig()
 	cfg.RecvBuffer = 3000
 	c := connEstablishedWith(t, cfg)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 1000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 2000})
-	send(t, c, Segment{Seq: rseq(501), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(500, 3000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 2000})
+	send(t, c, fromPeer.data(pattern(0, 1000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(1001)).win(2000))
+	send(t, c, fromPeer.seq(rseq(501)).data(pattern(500, 3000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(1001)).win(2000))
 	if c.Readable() != 1000 {
 		t.Fatalf("readable %d", c.Readable())
 	}
@@ -180,7 +180,7 @@ func TestOutOfOrderReassemblyAndSACK(t *testing.T) {
 		return s
 	}
 	data := func(from, n int) Segment {
-		return Segment{Seq: rseq(1 + from), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(from, n)}
+		return fromPeer.seq(rseq(1 + from)).data(pattern(from, n))
 	}
 	want := func(ack, win int, blocks ...int) Segment {
 		s := sack(blocks...)
@@ -229,8 +229,8 @@ func TestOutOfOrderReassemblyAndSACK(t *testing.T) {
 // Without SACK the duplicate ACK carries no options (MAY-13).
 func TestOutOfOrderDuplicateAckWithoutSACK(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(101), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(100, 10)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+	send(t, c, fromPeer.seq(rseq(101)).data(pattern(100, 10)))
+	expect(t, recv(t, c), fromUs)
 }
 
 // MUST-58 and MUST-59: segments that arrive together are all processed
@@ -238,9 +238,9 @@ func TestOutOfOrderDuplicateAckWithoutSACK(t *testing.T) {
 func TestAckAggregation(t *testing.T) {
 	c := connEstablished(t)
 	for i := 0; i < 3; i++ {
-		send(t, c, Segment{Seq: rseq(1 + 100*i), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(100*i, 100)})
+		send(t, c, fromPeer.seq(rseq(1+100*i)).data(pattern(100*i, 100)))
 	}
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(301), Flags: flagACK, Window: testBuf - 300})
+	expect(t, recv(t, c), fromUs.ack(rseq(301)).win(testBuf-300))
 }
 
 // MUST-39 (RFC 9293 §3.8.6.2.2): the receiver moves the window's right
@@ -261,11 +261,11 @@ func TestReceiveWindowSWSAvoidance(t *testing.T) {
 		}
 	}
 	c.Read(buf[:1])
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(3001), Flags: flagACK, Window: 1460})
+	expect(t, recv(t, c), fromUs.ack(rseq(3001)).win(1460))
 	// The peer sends 1000 into the 1460; a read of 100 frees too little
 	// to move the edge, so the offered window shrinks from the left only.
-	send(t, c, Segment{Seq: rseq(3001), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(3000, 1000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(4001), Flags: flagACK, Window: 460})
+	send(t, c, fromPeer.seq(rseq(3001)).data(pattern(3000, 1000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(4001)).win(460))
 }
 
 // SHLD-14: across arrivals and reads of every size, ACK+WND never moves
@@ -279,7 +279,7 @@ func TestWindowRightEdgeNeverMovesLeft(t *testing.T) {
 	buf := make([]byte, 5000)
 	for i := 0; i < 200; i++ {
 		n := (i*37)%1460 + 1
-		send(t, c, Segment{Seq: rseq(1 + next), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(next, n)})
+		send(t, c, fromPeer.seq(rseq(1+next)).data(pattern(next, n)))
 		next = int(rseq(0).Size(c.rcvNxt)) - 1
 		if i%3 == 0 {
 			c.Read(buf[:(i*53)%2000])
@@ -302,9 +302,9 @@ func TestWindowRightEdgeNeverMovesLeft(t *testing.T) {
 func TestZeroWindowProbe(t *testing.T) {
 	c := connEstablishedWith(t, rfc6298Config()) // RTO 1 s from a 100 ms sample
 	c.Write([]byte("first"))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("first")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).payload("first"))
 	c.now = 100 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(6), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.ack(c.lseq(6)).win(0))
 	if _, rto := c.RTT(); rto != time.Second {
 		t.Fatalf("rto %v", rto)
 	}
@@ -323,7 +323,7 @@ func TestZeroWindowProbe(t *testing.T) {
 	// up to MaxRTO and never give up.
 	gap := 2 * time.Second
 	for i := 0; i < 2*c.env.Config.Retries; i++ {
-		send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(6), Flags: flagACK, Window: 0})
+		send(t, c, fromPeer.ack(c.lseq(6)).win(0))
 		expect(t, recv(t, c))
 		next := c.Deadline()
 		if next-c.now != gap {
@@ -335,8 +335,8 @@ func TestZeroWindowProbe(t *testing.T) {
 	}
 	expectState(t, c, Established)
 	// The window opens, taking the probe's octet: the rest follows.
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(7), Flags: flagACK, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(7), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: pattern(1, 49)})
+	send(t, c, fromPeer.ack(c.lseq(7)))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(7)).flags(flagACK|flagPSH).data(pattern(1, 49)))
 }
 
 // RFC 9293 §3.8.6.1: a window update that is lost while the sender sits
@@ -344,13 +344,13 @@ func TestZeroWindowProbe(t *testing.T) {
 // carry the open window.
 func TestZeroWindowProbeRecoversLostUpdate(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.win(0))
 	c.Write(pattern(0, 3000))
 	expect(t, recv(t, c))
 	c.now = c.Deadline()
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(0, 1)})
+	expect(t, recv(t, c), fromUs.data(pattern(0, 1)))
 	// (The receiver's window update was lost.) The probe's ACK opens it.
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)))
 	got := drain(t, c, c.lseq(2), remoteWin)
 	if !bytes.Equal(got, pattern(1, 2999)) {
 		t.Fatalf("peer got %d octets", len(got))
@@ -368,7 +368,7 @@ func TestShrinkingWindowRobust(t *testing.T) {
 		t.Fatalf("%d segments", len(segs))
 	}
 	c.now = 50 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1461), Flags: flagACK, Window: 0})
+	send(t, c, fromPeer.ack(c.lseq(1461)).win(0))
 	expect(t, recv(t, c))
 	c.Write(pattern(3000, 1000))
 	expect(t, recv(t, c))
@@ -390,16 +390,16 @@ func TestShrinkingWindowRobust(t *testing.T) {
 // override lets it send what fits.
 func TestSenderSWSAvoidance(t *testing.T) {
 	c := connEstablished(t) // MAX(SND.WND) = 60000
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 1000})
+	send(t, c, fromPeer.win(1000))
 	c.Write(pattern(0, 500))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: pattern(0, 500)})
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(501), Flags: flagACK, Window: 1000})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).data(pattern(0, 500)))
+	send(t, c, fromPeer.ack(c.lseq(501)).win(1000))
 	c.Write(pattern(500, 3000))
 	expect(t, recv(t, c)) // 1000 < MSS, < 3000 queued, < 60000/2
 	c.now = c.Deadline()
-	expect(t, recv(t, c), Segment{Seq: c.lseq(501), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(500, 1000)})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(501)).data(pattern(500, 1000)))
 	// A window of half the maximum is worth a segment at once.
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1501), Flags: flagACK, Window: 30000})
+	send(t, c, fromPeer.ack(c.lseq(1501)).win(30000))
 	segs := recv(t, c)
 	if len(segs) != 2 || len(segs[0].Payload) != testMSS || len(segs[1].Payload) != 540 {
 		t.Fatalf("segments %d", len(segs))
@@ -414,16 +414,16 @@ func TestNagle(t *testing.T) {
 	c := connEstablished(t)
 	c.SetNoDelay(false)
 	c.Write([]byte("a"))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("a")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).payload("a"))
 	c.Write([]byte("b"))
 	c.Write([]byte("c"))
 	expect(t, recv(t, c))
 	c.Write(pattern(0, testMSS))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: append([]byte("bc"), pattern(0, testMSS-2)...)})
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).data(append([]byte("bc"), pattern(0, testMSS-2)...)))
+	send(t, c, fromPeer.ack(c.lseq(2)))
 	expect(t, recv(t, c)) // 2 octets left, 1460 still in flight
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2 + testMSS), Flags: flagACK, Window: remoteWin})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2 + testMSS), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: pattern(testMSS-2, 2)})
+	send(t, c, fromPeer.ack(c.lseq(2+testMSS)))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2+testMSS)).flags(flagACK|flagPSH).data(pattern(testMSS-2, 2)))
 }
 
 func TestNoDelaySendsSmallSegmentsAtOnce(t *testing.T) {
@@ -431,7 +431,7 @@ func TestNoDelaySendsSmallSegmentsAtOnce(t *testing.T) {
 	c.Write([]byte("a"))
 	recv(t, c)
 	c.Write([]byte("b"))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(2), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("b")})
+	expect(t, recv(t, c), fromUs.seq(c.lseq(2)).flags(flagACK|flagPSH).payload("b"))
 }
 
 // SHLD-28 and MUST-61: data goes in MSS-sized segments when it can; the
@@ -449,7 +449,7 @@ func TestFullSegmentsAndPushOnLast(t *testing.T) {
 // in flight (RFC 9293 §3.8.6, RFC 5681 §3.1: IW = 10 segments, RFC 6928).
 func TestSendBoundedByWindows(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 4000})
+	send(t, c, fromPeer.win(4000))
 	c.Write(pattern(0, 60000))
 	var n int
 	for _, s := range recv(t, c) {
@@ -482,7 +482,7 @@ func TestRstWithDataResets(t *testing.T) {
 // MUST-1: windows are unsigned: a window field of 0xffff is 65535.
 func TestWindowIsUnsigned(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 0xffff})
+	send(t, c, fromPeer.win(0xffff))
 	if c.sndWnd != 65535 {
 		t.Fatalf("SND.WND %d", c.sndWnd)
 	}
@@ -492,7 +492,7 @@ func TestWindowIsUnsigned(t *testing.T) {
 // is handed back as the application reads (RFC 9293 §3.8.6.2.2).
 func TestReadThenEOF(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin, Payload: []byte("bye")})
+	send(t, c, fromPeer.flags(flagACK|flagFIN).payload("bye"))
 	if ev := c.TakeEvents(); ev&EvReadable == 0 {
 		t.Fatalf("events %b", ev)
 	}
@@ -515,7 +515,7 @@ func TestSynOnlyOptionsOnDataSegmentIgnored(t *testing.T) {
 	c := connEstablished(t)
 	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: 1000, Payload: []byte("x"),
 		Options: wire.Options{HasMSS: true, MSS: 100, HasWScale: true, WScale: 14, SACKPermitted: true}})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.ack(rseq(2)).win(testBuf-1))
 	if n := c.Negotiated(); n.SendMSS != remoteMSS || n.SendShift != 0 || n.SACK || c.sndWnd != 1000 {
 		t.Fatalf("negotiated %+v SND.WND %d", n, c.sndWnd)
 	}
@@ -526,8 +526,8 @@ func TestSynOnlyOptionsOnDataSegmentIgnored(t *testing.T) {
 // (what RFC 6093 recommends applications rely on at most).
 func TestUrgentDataDeliveredInline(t *testing.T) {
 	c := connEstablished(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK | wire.FlagURG, Window: remoteWin, Payload: []byte("!abc")})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(5), Flags: flagACK, Window: testBuf - 4})
+	send(t, c, fromPeer.flags(flagACK|wire.FlagURG).payload("!abc"))
+	expect(t, recv(t, c), fromUs.ack(rseq(5)).win(testBuf-4))
 	buf := make([]byte, 8)
 	if n, _ := c.Read(buf); string(buf[:n]) != "!abc" {
 		t.Fatalf("read %q", buf[:n])
@@ -542,12 +542,28 @@ func TestWriteBeforeEstablishedQueued(t *testing.T) {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 	expect(t, recv(t, c))
-	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("early")})
+	send(t, c, peerSYNACK)
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).payload("early"))
 
 	p := connSynReceivedPassive(t)
 	p.Write([]byte("hello"))
 	expect(t, recv(t, p))
-	send(t, p, Segment{Seq: rseq(1), Ack: p.lseq(1), Flags: flagACK, Window: remoteWin})
-	expect(t, recv(t, p), Segment{Seq: p.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("hello")})
+	send(t, p, fromPeer.ack(p.lseq(1)))
+	expect(t, recv(t, p), fromUs.seq(p.lseq(1)).flags(flagACK|flagPSH).payload("hello"))
+}
+
+// Text at RCV.NXT is accepted even when the out-of-order block list is
+// full: it needs no new block (RFC 9293 §3.10.7.4).
+func TestInOrderTextAcceptedWithFullReassembly(t *testing.T) {
+	c := connEstablished(t)
+	for k := 0; k < maxOOORanges; k++ {
+		off := 2000 + 200*k
+		send(t, c, fromPeer.seq(rseq(off)).data(pattern(off-1, 100)))
+	}
+	recv(t, c)
+	send(t, c, fromPeer.data(pattern(0, 1000)))
+	recv(t, c)
+	if c.rcvNxt != rseq(1001) || c.Readable() != 1000 {
+		t.Fatalf("rcvNxt %s, readable %d: in-order text dropped", fmtSeq(c.rcvNxt), c.Readable())
+	}
 }

@@ -36,10 +36,11 @@ func (c *Conn) dsackBlock(seg *Segment) (seqRange, bool) {
 // be reported once as the first block of the next ACK (RFC 2883 §4, the
 // D-SACK). Only with SACK agreed.
 func (c *Conn) noteDuplicate(start, end seqnum.Value) {
-	if !c.sackOK || c.lossState == nil || !start.LessThan(end) {
+	if !c.sackOK || !start.LessThan(end) {
 		return
 	}
-	c.dsackOut, c.dsackPending = seqRange{start, end}, true
+	l := c.loss()
+	l.dsackOut, l.dsackPending = seqRange{start, end}, true
 }
 
 // noteDuplicateSeg records the part of an unacceptable segment that lies
@@ -74,7 +75,7 @@ func (b *recvBuffer) duplicateOOO(seq, end seqnum.Value) (seqRange, bool) {
 // segment that was received before: what trim cut off below RCV.NXT, or
 // what overlaps text already held out of order.
 func (c *Conn) noteDuplicateText(seg *Segment, seq seqnum.Value, payload []byte) {
-	if !c.sackOK || c.lossState == nil {
+	if !c.sackOK {
 		return
 	}
 	start := seg.Seq

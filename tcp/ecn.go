@@ -107,7 +107,7 @@ func (c *Conn) ecnAck(now time.Duration, seg *Segment) {
 	if c.lossState != nil && c.rec.state != recOpen {
 		return // loss recovery's reduction stands for this window
 	}
-	c.ca.OnCongestionEvent(now, uint32(c.sndUna.Size(c.sndMax)))
+	c.cong().OnCongestionEvent(now, uint32(c.sndUna.Size(c.sndMax)))
 	c.env.Stats.ECNReductions++
 }
 

@@ -84,7 +84,7 @@ func TestECNNegotiationPassive(t *testing.T) {
 		{ECNOn, Segment{Flags: flagSYN | flagECE}, Segment{Flags: flagSYN | flagACK}},
 	} {
 		l, env := listenerWith(t, ecnConfig(tc.mode))
-		syn := peerSyn()
+		syn := peerSYN
 		syn.Flags = tc.flags.Flags
 		c := accept(t, l, env, 0, syn)
 		expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: tc.want.Flags, Window: testBuf, Options: mssOpt(testMSS)})
@@ -178,8 +178,8 @@ func TestECNReductionOncePerWindow(t *testing.T) {
 	}
 	c.now = 10 * time.Millisecond
 	ece(1)
-	if c.Cwnd() >= cwnd || c.ca.Ssthresh() != c.Cwnd() || c.env.Stats.ECNReductions != 1 {
-		t.Fatalf("after ECE: cwnd %d (was %d) ssthresh %d, reductions %d", c.Cwnd(), cwnd, c.ca.Ssthresh(), c.env.Stats.ECNReductions)
+	if c.Cwnd() >= cwnd || c.cong().Ssthresh() != c.Cwnd() || c.env.Stats.ECNReductions != 1 {
+		t.Fatalf("after ECE: cwnd %d (was %d) ssthresh %d, reductions %d", c.Cwnd(), cwnd, c.cong().Ssthresh(), c.env.Stats.ECNReductions)
 	}
 	after := c.Cwnd()
 	if segs := recv(t, c); len(segs) != 0 {

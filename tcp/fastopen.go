@@ -234,11 +234,6 @@ func (l *Listener) tryFastOpen(now time.Duration, t Tuple, seg *Segment, c *Conn
 // fastOpenAccept delivers the data a SYN with a valid cookie carried: the
 // SYN-ACK acknowledges it and the user can read it at once.
 func (c *Conn) fastOpenAccept() {
-	if c.lossState == nil {
-		// It may send before the handshake ends, so it needs the
-		// loss-recovery state other children get on ESTABLISHED.
-		c.lossState = newLossState(c.iss)
-	}
 	if grow := c.rcv.advance(c.rcvNxt); grow > 0 {
 		c.rcvNxt = c.rcvNxt.Add(seqnum.Size(grow))
 		c.events |= EvReadable

@@ -247,7 +247,7 @@ func TestFastOpenCacheEvictsLeastRecentlyUsed(t *testing.T) {
 // cookieSyn is the peer's SYN with a valid cookie for testTuple and data.
 func cookieSyn(env *Env, data []byte) Segment {
 	ck := env.fastOpenCookie(0, testTuple)
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = foOpts(remoteMSS, ck[:])
 	seg.Payload = data
 	return seg
@@ -261,7 +261,7 @@ func fastOpenListener(t *testing.T) (*Listener, *Env) {
 
 func TestFastOpenServerAnswersCookieRequest(t *testing.T) {
 	l, env := fastOpenListener(t)
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = foOpts(remoteMSS, nil)
 	seg.Payload = []byte("early")
 	c := accept(t, l, env, 0, seg)
@@ -307,7 +307,7 @@ func TestFastOpenServerValidCookieDeliversDataBeforeHandshake(t *testing.T) {
 
 func TestFastOpenServerInvalidCookieFallsBack(t *testing.T) {
 	l, env := fastOpenListener(t)
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = foOpts(remoteMSS, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	seg.Payload = []byte("forged")
 	before := env.Stats
@@ -322,7 +322,7 @@ func TestFastOpenServerInvalidCookieFallsBack(t *testing.T) {
 
 func TestFastOpenServerMalformedCookieIgnored(t *testing.T) {
 	l, env := fastOpenListener(t)
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = mssOpt(remoteMSS)
 	// A 3-byte cookie: RFC 7413 §4.1.1 says to ignore the option.
 	if err := wire.ParseOptions([]byte{34, 5, 1, 2, 3, 1, 1, 1}, &seg.Options); err != nil {
@@ -344,7 +344,7 @@ func TestFastOpenServerQueueBound(t *testing.T) {
 		tu := testTuple
 		tu.RemotePort += uint16(i)
 		ck := env.fastOpenCookie(0, tu)
-		seg := peerSyn()
+		seg := peerSYN
 		seg.Options = foOpts(remoteMSS, ck[:])
 		seg.Payload = []byte("data")
 		var out Output
@@ -410,7 +410,7 @@ func TestFastOpenServerRetransmittedSynDoesNotRepeatData(t *testing.T) {
 
 func TestFastOpenExperimentalEncodingAnsweredInKind(t *testing.T) {
 	l, env := fastOpenListener(t)
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = mssOpt(remoteMSS)
 	seg.Options.SetFastOpen(nil, true)
 	c := accept(t, l, env, 0, seg)
@@ -556,7 +556,7 @@ func TestFastOpenServerRenewsCookieOfPreviousKey(t *testing.T) {
 	p := env.Config.FastOpenKeyPeriod
 	old := env.fastOpenCookie(p/2, testTuple)
 	now := p + p/2
-	seg := peerSyn()
+	seg := peerSYN
 	seg.Options = foOpts(remoteMSS, old[:])
 	seg.Payload = []byte("hello")
 	c := accept(t, l, env, now, seg)

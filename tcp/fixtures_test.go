@@ -2,9 +2,10 @@ package tcp
 
 // Test fixtures and a small scripted-segment harness, in the style of
 // smoltcp's TCP socket tests: a fixture puts one TCB straight into a
-// state, a test feeds it segments written as struct literals relative to
-// the two initial sequence numbers, polls it, and compares what came out
-// field by field.
+// state, a test feeds it segments built from templates with fixed
+// sequence numbers (fromPeer, fromUs, peerSYN, ...: a copy with only the
+// fields the rule is about overridden, fromPeer.seq(rseq(5)).payload("x")),
+// polls it, and compares what came out field by field.
 //
 // Sequence numbers: our side starts at c.ISS() (c.lseq(0)); the peer's
 // initial sequence number is the constant remoteISS (rseq(0)). Time is
@@ -72,6 +73,43 @@ func testConfig() Config {
 }
 
 func newTestEnv(cfg Config) *Env { return NewEnv(cfg, testSecret) }
+
+// localISS is our ISS in every fixture built at time 0 on testTuple
+// (c.lseq(0) for those); lseq(n) is n past it.
+var localISS = testISS()
+
+func lseq(n int) seqnum.Value { return localISS.Add(seqnum.Size(n)) }
+
+// Segment templates, as smoltcp's SEND_TEMPL and RECV_TEMPL: fixed
+// sequence numbers and the usual window, so that a test writes only the
+// fields its rule is about, with the overrides below:
+//
+//	send(t, c, fromPeer.seq(rseq(5)).flags(flagRST))
+//	expect(t, recv(t, c), fromUs.ack(rseq(6)))
+var (
+	// fromPeer is the scripted peer's segment once synchronized: an ACK
+	// at R+1 of our SYN, window remoteWin.
+	fromPeer = Segment{Seq: rseq(1), Ack: lseq(1), Flags: flagACK, Window: remoteWin}
+	// fromUs is the connection's own once synchronized: an ACK at L+1
+	// of the peer's SYN, advertising the whole test buffer.
+	fromUs = Segment{Seq: lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	// peerSYN opens from the peer, offering only an MSS.
+	peerSYN = Segment{Seq: rseq(0), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)}
+	// peerSYNACK answers our SYN.
+	peerSYNACK = Segment{Seq: rseq(0), Ack: lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)}
+	// ourSYN and ourSYNACK are what the connection under test opens with.
+	ourSYN    = Segment{Seq: lseq(0), Flags: flagSYN, Window: testBuf, Options: mssOpt(testMSS)}
+	ourSYNACK = Segment{Seq: lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)}
+)
+
+// Overrides: each returns a copy of the template with one field changed.
+func (s Segment) seq(v seqnum.Value) Segment  { s.Seq = v; return s }
+func (s Segment) ack(v seqnum.Value) Segment  { s.Ack = v; return s }
+func (s Segment) flags(f wire.Flags) Segment  { s.Flags = f; return s }
+func (s Segment) win(w uint16) Segment        { s.Window = w; return s }
+func (s Segment) opts(o wire.Options) Segment { s.Options = o; return s }
+func (s Segment) payload(p string) Segment    { s.Payload = []byte(p); return s }
+func (s Segment) data(p []byte) Segment       { s.Payload = p; return s }
 
 // rseq returns the peer's sequence number n past its ISN.
 func rseq(n int) seqnum.Value { return remoteISS.Add(seqnum.Size(n)) }
@@ -275,11 +313,6 @@ func listenerWith(t testing.TB, cfg Config) (*Listener, *Env) {
 	return NewListener(env), env
 }
 
-// peerSyn is the peer's opening SYN.
-func peerSyn() Segment {
-	return Segment{Seq: remoteISS, Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)}
-}
-
 // accept hands seg to l as if it arrived from REMOTE and wraps the child.
 func accept(t testing.TB, l *Listener, env *Env, now time.Duration, seg Segment) *testConn {
 	t.Helper()
@@ -297,7 +330,7 @@ func accept(t testing.TB, l *Listener, env *Env, now time.Duration, seg Segment)
 func connSynReceivedPassive(t testing.TB) *testConn {
 	t.Helper()
 	l, env := listener(t)
-	c := accept(t, l, env, 0, peerSyn())
+	c := accept(t, l, env, 0, peerSYN)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
 	return c
 }
@@ -307,7 +340,7 @@ func connSynReceivedPassive(t testing.TB) *testConn {
 func connSynReceivedActive(t testing.TB) *testConn {
 	t.Helper()
 	c := connSynSent(t)
-	send(t, c, peerSyn())
+	send(t, c, peerSYN)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
 	expectState(t, c, SynReceived)
 	return c
@@ -440,7 +473,7 @@ func TestFixtureEstablishedMatchesHandshake(t *testing.T) {
 	}
 	v := func(c *testConn) view {
 		return view{c.state, c.iss, c.sndUna, c.sndNxt, c.sndMax, c.irs, c.rcvNxt, c.rcvAdv, c.bufSeq,
-			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.ca.Cwnd()}
+			c.sndWnd, c.maxSndWnd, c.sndMSS, c.advMSS, c.wsOK, c.sackOK, c.tsOK, c.finQueued, c.cong().Cwnd()}
 	}
 	if a, b := v(f), v(c); a != b {
 		t.Fatalf("fixture differs from handshake:\nfixture:   %+v\nhandshake: %+v", a, b)

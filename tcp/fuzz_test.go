@@ -48,7 +48,7 @@ func fuzzFixture(t *testing.T, sel byte) *testConn {
 	default:
 		// A passive child whose SYN carried text and options.
 		l, env := listenerWith(t, allSmall)
-		s := peerSyn()
+		s := peerSYN
 		s.Options = peerAll
 		s.Payload = pattern(0, 100)
 		return accept(t, l, env, 0, s)

@@ -23,7 +23,7 @@ func gsoConfig() Config {
 // an ordinary segment only when it ends the data.
 func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	c := connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	data := pattern(0, 10*testMSS+100)
 	c.Write(data)
 	c.Poll(c.now, &c.out)
@@ -40,7 +40,7 @@ func TestLargeSegmentIsWholeMSSPieces(t *testing.T) {
 	// half piece waits (sender SWS avoidance). The large segment is
 	// pushed all the same.
 	c = connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.sndWnd = 4*testMSS + testMSS/2
 	c.Write(data)
 	c.Poll(c.now, &c.out)
@@ -59,7 +59,7 @@ func TestLargeSegmentCappedAt64KiB(t *testing.T) {
 	cfg.SendBuffer = 1 << 20
 	cfg.MaxSegment = 1 << 20
 	c := connEstablishedWith(t, cfg)
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.sndWnd, c.maxSndWnd = 1<<20, 1<<20
 	c.Write(pattern(0, 200000))
 	c.Poll(c.now, &c.out)
@@ -77,7 +77,7 @@ func TestLargeSegmentCappedAt64KiB(t *testing.T) {
 // Without MaxSegment nothing changes: one MSS per segment, no SegSize.
 func TestNoMaxSegmentSendsMSS(t *testing.T) {
 	c := connEstablished(t)
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 5*testMSS))
 	c.Poll(c.now, &c.out)
 	if len(c.out.Segs) != 5 {
@@ -95,7 +95,7 @@ func TestNoMaxSegmentSendsMSS(t *testing.T) {
 // timeout, and on a fast retransmit.
 func TestRetransmissionInsideLargeSegmentIsPerMSS(t *testing.T) {
 	c := connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 8*testMSS))
 	c.Poll(c.now, &c.out)
 	if len(c.out.Segs) != 1 || len(c.out.Segs[0].Seg.Payload) != 8*testMSS {
@@ -119,7 +119,7 @@ func TestRetransmissionInsideLargeSegmentIsPerMSS(t *testing.T) {
 
 	// Fast retransmit after three duplicate ACKs: one MSS from SND.UNA.
 	c = connEstablishedWith(t, gsoConfig())
-	c.ca.SetCwnd(1 << 20)
+	c.cong().SetCwnd(1 << 20)
 	c.Write(pattern(0, 20*testMSS))
 	recv(t, c)
 	for i := 0; i < 3; i++ {

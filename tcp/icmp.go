@@ -59,8 +59,9 @@ func (c *Conn) ICMPError(now time.Duration, kind ICMPKind, seq seqnum.Value, mtu
 		if m >= int(c.sndMSS) {
 			return false
 		}
+		ca := c.cong() // started, if not yet, with the MSS before this one
 		c.sndMSS = uint16(m)
-		c.ca.SetMSS(uint32(c.EffectiveMSS()))
+		ca.SetMSS(uint32(c.EffectiveMSS()))
 		// RFC 1191 §6.4: retransmit what the smaller MTU lost, at once.
 		if c.lossState == nil || c.sndUna == c.iss || c.sb.empty() {
 			c.sndNxt = c.sndUna

@@ -115,9 +115,9 @@ func (c *Conn) Info() Info {
 		SendMSS:     c.EffectiveMSS(),
 		AdvMSS:      int(c.advMSS),
 		PeerMSS:     int(c.sndMSS),
-		Cwnd:        int(c.ca.Cwnd()) / mss,
-		CwndBytes:   c.ca.Cwnd(),
-		SSThresh:    int(c.ca.Ssthresh()) / mss,
+		Cwnd:        int(c.cong().Cwnd()) / mss,
+		CwndBytes:   c.cong().Cwnd(),
+		SSThresh:    int(c.cong().Ssthresh()) / mss,
 		SendWindow:  c.sndWnd,
 		SendQueued:  c.snd.n,
 		RecvQueued:  c.rcv.n,
@@ -130,7 +130,7 @@ func (c *Conn) Info() Info {
 	if c.wsOK {
 		in.SendShift, in.RecvShift = c.sndShift, c.rcvShift
 	}
-	if c.ca.Ssthresh() >= 1<<30 {
+	if c.cong().Ssthresh() >= 1<<30 {
 		in.SSThresh = InfiniteSSThresh
 	}
 	if l := c.lossState; l != nil {

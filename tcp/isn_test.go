@@ -95,7 +95,7 @@ func TestConnectionsUseISNGenerator(t *testing.T) {
 	}
 	l := NewListener(env)
 	var out Output
-	seg := peerSyn()
+	seg := peerSYN
 	c := l.Input(time.Second, testTuple, &seg, &out)
 	if c.ISS() != env.ISN.ISN(time.Second, testTuple) {
 		t.Fatal("passive ISS not from the generator")

@@ -29,10 +29,13 @@ type keepAlive struct {
 // SetKeepAlive turns keep-alives on or off (MUST-24); zero idle, interval
 // or count take the defaults.
 func (c *Conn) SetKeepAlive(now time.Duration, on bool, idle, interval time.Duration, count int) {
-	if c.state == Closed {
+	if c.state == Closed || !on && c.ka == nil {
 		return
 	}
-	k := &c.ka
+	if c.ka == nil {
+		c.ka = new(keepAlive) // most connections never turn it on
+	}
+	k := c.ka
 	k.on = on
 	k.idle, k.interval, k.count = idle, interval, count
 	if k.idle <= 0 {
@@ -51,10 +54,13 @@ func (c *Conn) SetKeepAlive(now time.Duration, on bool, idle, interval time.Dura
 	}
 }
 
+// keepAliveOn reports whether keep-alive probes are on.
+func (c *Conn) keepAliveOn() bool { return c.ka != nil && c.ka.on }
+
 // heardFromPeer restarts the idle period: any acceptable segment shows
 // the peer is alive (MUST-26).
 func (c *Conn) heardFromPeer(now time.Duration) {
-	if c.ka.on {
+	if c.keepAliveOn() {
 		c.ka.probes = 0
 		c.ka.at = now + c.ka.idle
 	}
@@ -62,7 +68,7 @@ func (c *Conn) heardFromPeer(now time.Duration) {
 
 // keepAliveDue sends a probe, or gives up after count of them.
 func (c *Conn) keepAliveDue(now time.Duration, out *Output) {
-	k := &c.ka
+	k := c.ka
 	switch c.state {
 	case Established, CloseWait, FinWait2:
 	default:

@@ -83,7 +83,7 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 		l.drop(t, seg, DropSynQueueFull)
 		return nil
 	}
-	c := newPassiveChild(l.env, now, t, seg)
+	c := newFromSyn(l.env, now, t, l.env.ISN.ISN(now, t), seg)
 	c.listener = l
 	early := l.tryFastOpen(now, t, seg, c)
 	c.queueSynText(seg)
@@ -94,33 +94,6 @@ func (l *Listener) Input(now time.Duration, t Tuple, seg *Segment, out *Output) 
 		l.half = append(l.half, c)
 	}
 	c.sendSyn(now, out)
-	return c
-}
-
-// newPassive answers a SYN with a child in SYN-RECEIVED whose SYN-ACK is
-// in out (RFC 9293 §3.10.7.2, LISTEN state, third check).
-func newPassive(env *Env, now time.Duration, t Tuple, seg *Segment, out *Output) *Conn {
-	c := newPassiveChild(env, now, t, seg)
-	c.queueSynText(seg)
-	c.sendSyn(now, out)
-	return c
-}
-
-// newPassiveChild is the child a SYN makes, in SYN-RECEIVED, before its
-// SYN's text is queued and its SYN-ACK built.
-func newPassiveChild(env *Env, now time.Duration, t Tuple, seg *Segment) *Conn {
-	c := newConn(env, t, now)
-	c.passive = true
-	c.state = Listen
-	env.Stats.PassiveOpens++
-	c.irs = seg.Seq
-	c.rcvNxt = seg.Seq.Add(1)
-	c.rcvAdv = c.rcvNxt // sendSyn moves the window's right edge from here
-	c.negotiate(seg, now)
-	c.sndWnd = uint32(seg.Window) // RFC 7323 §2.2: SYN windows are not scaled
-	c.maxSndWnd = c.sndWnd
-	c.sndWl1 = seg.Seq
-	c.setState(SynReceived)
 	return c
 }
 

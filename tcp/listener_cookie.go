@@ -58,39 +58,36 @@ func (l *Listener) cookieAck(now time.Duration, t Tuple, seg *Segment, out *Outp
 		// Not a forgery: no RST; the peer retransmits.
 		return nil, true
 	}
-	iss := seg.Ack - 1
-	c := newConnISS(env, t, iss)
-	c.passive = true
-	c.state = Listen
-	c.irs = seg.Seq - 1
-	c.rcvNxt = seg.Seq
-	c.sndUna, c.sndNxt, c.sndMax = seg.Ack, seg.Ack, seg.Ack
-	c.sndMSS = max(min(p.mss, c.advMSS), minSendMSS)
-	if p.hasTS {
-		c.tsOK = true
-		c.tsRecent, c.tsRecentAt = seg.Options.TSVal, now
-	}
-	if p.wscale >= 0 {
-		c.wsOK = true
-		c.sndShift = uint8(min(p.wscale, maxWindowShift))
-		c.rcvShift = c.offerShift
-	}
-	c.sackOK = p.sack
-	c.cc.init(c)
-	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcv.free(), 65535)))
-	c.sndWnd = uint32(seg.Window) << c.sndShift
-	c.maxSndWnd = c.sndWnd
-	c.sndWl1, c.sndWl2 = seg.Seq, seg.Ack
+	// The child the cookie's SYN would have made, its stateless
+	// SYN-ACK taken as sent (RFC 4987 §3.6): this ACK completes it.
+	syn := p.syn(seg)
+	c := newFromSyn(env, now, t, seg.Ack-1, &syn)
+	c.sndNxt, c.sndMax = seg.Ack, seg.Ack
+	c.rcvAdv = c.rcvNxt.Add(seqnum.Size(min(c.rcv.free(), 65535))) // the SYN-ACK's window
 	c.lastAckSent = c.rcvNxt
-	env.Stats.PassiveOpens++
-	env.Stats.SyncookiesRecv++
-	c.setState(Established)
-	c.events |= EvEstablished | EvWritable
 	c.listener = l
-	l.ready = append(l.ready, c)
+	c.handshakeDone(now, seg)
+	env.Stats.SyncookiesRecv++
 	// The ACK may carry data and even a FIN (RFC 9293 §3.10.7.4), cut
 	// to the window like any other segment's.
 	seq, payload, fin := c.trim(seg, c.rcvWnd())
 	c.acceptText(now, seg, seq, payload, fin, out)
 	return c, true
+}
+
+// syn rebuilds the SYN a cookie stands for from the ACK that returned it:
+// its sequence number and the options the cookie kept. Its window, stale
+// and unscaled, is left zero: the ACK's own sets the send window.
+func (p cookieParams) syn(ack *Segment) Segment {
+	s := Segment{Seq: ack.Seq - 1, Flags: flagSYN}
+	o := &s.Options
+	o.HasMSS, o.MSS = true, p.mss
+	if p.hasTS {
+		o.HasTimestamps, o.TSVal = true, ack.Options.TSVal
+	}
+	if p.wscale >= 0 {
+		o.HasWScale, o.WScale = true, uint8(p.wscale)
+	}
+	o.SACKPermitted = p.sack
+	return s
 }

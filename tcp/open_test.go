@@ -14,14 +14,29 @@ import (
 	"github.com/threeway-tcp/threeway/seqnum"
 )
 
+// The segment templates (fixtures_test.go) are what a real handshake at
+// time 0 on testTuple exchanges: our SYN, then our ACK of the peer's
+// SYN-ACK; and the listener's SYN-ACK to peerSYN.
+func TestSegmentTemplatesMatchHandshake(t *testing.T) {
+	c := &testConn{Conn: NewActive(newTestEnv(testConfig()), testTuple, 0)}
+	expect(t, recv(t, c), ourSYN)
+	send(t, c, peerSYNACK)
+	expect(t, recv(t, c), fromUs)
+	l, _ := listener(t)
+	var out Output
+	syn := peerSYN
+	child := &testConn{Conn: l.Input(0, testTuple, &syn, &out), out: out}
+	expect(t, child.take(t), ourSYNACK)
+}
+
 // RFC 9293 §3.10.7.3 fourth step: a SYN-ACK acknowledging our SYN moves
 // SYN-SENT to ESTABLISHED and is answered <SEQ=SND.NXT><ACK=RCV.NXT><ACK>
 // (figure 6, lines 3 and 4).
 func TestSynSentSynAckEstablishes(t *testing.T) {
 	c := connSynSent(t)
 	c.now = 50 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+	send(t, c, peerSYNACK)
+	expect(t, recv(t, c), fromUs)
 	expectState(t, c, Established)
 	if ev := c.TakeEvents(); ev&EvEstablished == 0 || ev&EvWritable == 0 {
 		t.Fatalf("events %b, want EvEstablished|EvWritable", ev)
@@ -34,7 +49,7 @@ func TestSynSentSynAckEstablishes(t *testing.T) {
 	}
 	// Data flows at once, <SEQ=ISS+1>.
 	c.Write([]byte("hello"))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("hello")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).payload("hello"))
 }
 
 // RFC 9293 §3.10.7.3 first step: in SYN-SENT an ACK with SEG.ACK =< ISS or
@@ -58,7 +73,7 @@ func TestSynSentBadAckGetsRstWithSeqSegAck(t *testing.T) {
 				fl = flagACK
 			}
 			bad := tc.ack(c)
-			send(t, c, Segment{Seq: rseq(0), Ack: bad, Flags: fl, Window: remoteWin})
+			send(t, c, fromPeer.seq(rseq(0)).ack(bad).flags(fl))
 			expect(t, recv(t, c), Segment{Seq: bad, Flags: flagRST})
 			expectState(t, c, SynSent)
 			expectDrop(t, c.env, before, DropBadAckInSynSent, 1)
@@ -108,7 +123,7 @@ func TestSynSentRstWithAckRefuses(t *testing.T) {
 func TestSynSentNeitherSynNorRstDropped(t *testing.T) {
 	c := connSynSent(t)
 	before := c.env.Stats
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: []byte("x")})
+	send(t, c, fromPeer.payload("x"))
 	expect(t, recv(t, c))
 	expectState(t, c, SynSent)
 	expectDrop(t, c.env, before, DropNoSynOrRST, 1)
@@ -128,9 +143,9 @@ func TestSimultaneousOpen(t *testing.T) {
 		t.Fatal("SYN-RECEIVED from SYN-SENT must remember the active open (MUST-11)")
 	}
 	// line 5: --> <SEQ=ISS><ACK=R+1><CTL=SYN,ACK>
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, recv(t, c), ourSYNACK)
 	// line 6: <-- <SEQ=R><ACK=ISS+1><CTL=SYN,ACK>: ESTABLISHED.
-	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	send(t, c, peerSYNACK)
 	expectState(t, c, Established)
 	expect(t, recv(t, c))
 	if ev := c.TakeEvents(); ev&EvEstablished == 0 {
@@ -141,7 +156,7 @@ func TestSimultaneousOpen(t *testing.T) {
 		t.Fatalf("SND.WND %d SND.UNA %v", c.sndWnd, c.sndUna)
 	}
 	c.Write([]byte("a"))
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("a")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH).payload("a"))
 }
 
 // The same, between two real TCBs, then data both ways.
@@ -198,7 +213,7 @@ func TestSynReceivedRemembersPassiveOpen(t *testing.T) {
 		t.Fatalf("listener still holds the child: %d %d", h, r)
 	}
 	// The listener itself is still in LISTEN: the same SYN starts over.
-	c2 := accept(t, c.l, c.env, 0, peerSyn())
+	c2 := accept(t, c.l, c.env, 0, peerSYN)
 	expectState(t, c2, SynReceived)
 
 	a := connSynReceivedActive(t)
@@ -226,7 +241,7 @@ func TestSynReceivedSynReturnsToListen(t *testing.T) {
 
 	a := connSynReceivedActive(t)
 	send(t, a, Segment{Seq: rseq(100), Flags: flagSYN, Window: remoteWin})
-	expect(t, recv(t, a), Segment{Seq: a.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+	expect(t, recv(t, a), fromUs.seq(a.lseq(1)))
 	expectState(t, a, SynReceived)
 }
 
@@ -235,8 +250,8 @@ func TestSynReceivedSynReturnsToListen(t *testing.T) {
 func TestSynReceivedRetransmittedSynGetsSynAck(t *testing.T) {
 	c := connSynReceivedPassive(t)
 	c.now = 300 * time.Millisecond
-	send(t, c, peerSyn())
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	send(t, c, peerSYN)
+	expect(t, recv(t, c), ourSYNACK)
 	expectState(t, c, SynReceived)
 }
 
@@ -246,7 +261,7 @@ func TestSynReceivedBadAckGetsRst(t *testing.T) {
 	for _, off := range []int{0, 2, 1000} {
 		c := connSynReceivedPassive(t)
 		before := c.env.Stats
-		send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(off), Flags: flagACK, Window: remoteWin})
+		send(t, c, fromPeer.ack(c.lseq(off)))
 		expect(t, recv(t, c), Segment{Seq: c.lseq(off), Flags: flagRST})
 		expectState(t, c, SynReceived)
 		expectDrop(t, c.env, before, DropBadAckInSynReceived, 1)
@@ -271,7 +286,7 @@ func TestPassiveOpenHandshake(t *testing.T) {
 		t.Fatalf("pending %d %d", h, r)
 	}
 	c.now = 20 * time.Millisecond
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer)
 	expect(t, recv(t, c))
 	expectState(t, c, Established)
 	if h, r := c.l.Pending(); h != 0 || r != 1 {
@@ -299,7 +314,7 @@ func TestOldDuplicateSynRecovery(t *testing.T) {
 	old := Segment{Seq: a.ISS().Sub(10), Flags: flagSYN, Window: remoteWin}
 	b := accept(t, l, env, 0, old) // line 3: old SYN <SEQ=90> --> B
 	synAck := recv(t, b)           // line 4: B <-- <SEQ=300><ACK=91><CTL=SYN,ACK>
-	expect(t, synAck, Segment{Seq: b.ISS(), Ack: a.ISS().Sub(9), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, synAck, ourSYNACK.seq(b.ISS()).ack(a.ISS().Sub(9)))
 	deliver(t, synAck, a)
 	rst := recv(t, a) // line 5: A --> <SEQ=91><CTL=RST>
 	expect(t, rst, Segment{Seq: a.ISS().Sub(9), Flags: flagRST})
@@ -331,7 +346,7 @@ func TestHalfOpenDiscoveryPeerReopens(t *testing.T) {
 	syn := recv(t, a) // line 3: A --> <SEQ=400><CTL=SYN>
 	deliver(t, syn, b)
 	ack := recv(t, b) // line 4: B <-- <SEQ=300><ACK=100><CTL=ACK>
-	expect(t, ack, Segment{Seq: b.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+	expect(t, ack, fromUs.seq(b.lseq(1)))
 	deliver(t, ack, a)
 	rst := recv(t, a) // line 5: A --> <SEQ=100><CTL=RST>
 	expect(t, rst, Segment{Seq: rseq(1), Flags: flagRST})
@@ -352,7 +367,7 @@ func TestHalfOpenDiscoveryActiveSide(t *testing.T) {
 		b := connEstablished(t)
 		b.Write([]byte("0123456789"))
 		data := recv(t, b) // line 2: B --> <SEQ=300><ACK=100><DATA=10><CTL=ACK>
-		expect(t, data, Segment{Seq: b.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH, Window: testBuf, Payload: []byte("0123456789")})
+		expect(t, data, fromUs.seq(b.lseq(1)).flags(flagACK|flagPSH).payload("0123456789"))
 		var rst Segment
 		if listening {
 			l, _ := listener(t)
@@ -385,7 +400,7 @@ func TestOldDuplicateSynResetsTwoPassiveSockets(t *testing.T) {
 	const z = seqnum.Value(0x7fff_fff0)
 	b := accept(t, lb, envB, 0, Segment{Seq: z, Flags: flagSYN, Window: remoteWin}) // line 2
 	synAck := recv(t, b)                                                            // line 3
-	expect(t, synAck, Segment{Seq: b.ISS(), Ack: z + 1, Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, synAck, ourSYNACK.seq(b.ISS()).ack(z+1))
 	var out Output
 	if la.Input(0, testTuple.Reverse(), &synAck[0], &out) != nil {
 		t.Fatal("A's listener made a child from a SYN-ACK")
@@ -456,7 +471,7 @@ func TestClosedConnDropsSegments(t *testing.T) {
 	c.Abort(c.now, &c.out)
 	c.take(t)
 	before := c.env.Stats
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Payload: []byte("x")})
+	send(t, c, fromPeer.win(0).payload("x"))
 	expect(t, recv(t, c))
 	expectDrop(t, c.env, before, DropClosed, 1)
 }
@@ -486,7 +501,7 @@ func TestListenSegmentRules(t *testing.T) {
 	if env.Stats.Drops[DropListenRST] != 2 || env.Stats.Drops[DropListenAck] != 2 || env.Stats.Drops[DropListenNoSyn] != 2 {
 		t.Fatalf("drops %v", env.Stats.Drops)
 	}
-	if c := in(peerSyn()); c == nil || c.State() != SynReceived || c.IRS() != remoteISS {
+	if c := in(peerSYN); c == nil || c.State() != SynReceived || c.IRS() != remoteISS {
 		t.Fatal("SYN did not make a SYN-RECEIVED child")
 	}
 }
@@ -495,19 +510,19 @@ func TestListenSegmentRules(t *testing.T) {
 // SYN-ACK acknowledges only the SYN.
 func TestDataOnSynBufferedUntilEstablished(t *testing.T) {
 	l, env := listener(t)
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Payload = []byte("early data")
 	c := accept(t, l, env, 0, syn)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, recv(t, c), ourSYNACK)
 	if c.Readable() != 0 {
 		t.Fatalf("SYN text readable in SYN-RECEIVED: %d", c.Readable())
 	}
 	if n, err := c.Read(make([]byte, 16)); n != 0 || err != nil {
 		t.Fatalf("Read in SYN-RECEIVED = %d, %v", n, err)
 	}
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer)
 	expectState(t, c, Established)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(11), Flags: flagACK, Window: testBuf - 10})
+	expect(t, recv(t, c), fromUs.ack(rseq(11)).win(testBuf-10))
 	buf := make([]byte, 16)
 	if n, _ := c.Read(buf); string(buf[:n]) != "early data" {
 		t.Fatalf("read %q", buf[:n])
@@ -519,9 +534,9 @@ func TestDataOnSynBufferedUntilEstablished(t *testing.T) {
 // processing at the sixth step") is delivered at once.
 func TestSynAckWithDataDelivered(t *testing.T) {
 	c := connSynSent(t)
-	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK, Window: remoteWin, Payload: []byte("banner")})
+	send(t, c, fromPeer.seq(rseq(0)).flags(flagSYN|flagACK).payload("banner"))
 	expectState(t, c, Established)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(7), Flags: flagACK, Window: testBuf - 6})
+	expect(t, recv(t, c), fromUs.ack(rseq(7)).win(testBuf-6))
 	buf := make([]byte, 16)
 	if n, _ := c.Read(buf); string(buf[:n]) != "banner" {
 		t.Fatalf("read %q", buf[:n])
@@ -529,16 +544,16 @@ func TestSynAckWithDataDelivered(t *testing.T) {
 
 	a := connSynSent(t)
 	send(t, a, Segment{Seq: rseq(0), Flags: flagSYN, Window: remoteWin, Payload: []byte("hi")})
-	expect(t, recv(t, a), Segment{Seq: a.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, recv(t, a), ourSYNACK.seq(a.lseq(0)))
 	if a.Readable() != 0 {
 		t.Fatal("simultaneous-open SYN text readable before ESTABLISHED")
 	}
-	send(t, a, Segment{Seq: rseq(1), Ack: a.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, a, fromPeer.ack(a.lseq(1)))
 	expectState(t, a, Established)
 	if a.Readable() != 2 {
 		t.Fatalf("readable %d after ESTABLISHED", a.Readable())
 	}
-	expect(t, recv(t, a), Segment{Seq: a.lseq(1), Ack: rseq(3), Flags: flagACK, Window: testBuf - 2})
+	expect(t, recv(t, a), fromUs.seq(a.lseq(1)).ack(rseq(3)).win(testBuf-2))
 }
 
 // A SYN-ACK carrying more text than our SYN's window is cut to the window
@@ -549,17 +564,17 @@ func TestSynAckDataTrimmedToWindow(t *testing.T) {
 	env := newTestEnv(cfg)
 	c := &testConn{Conn: NewActive(env, testTuple, 0)}
 	c.SetBuffers(0, 1000)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Flags: flagSYN, Window: 1000, Options: mssOpt(testMSS)})
+	expect(t, recv(t, c), ourSYN.win(1000))
 	big := make([]byte, 1400)
 	for i := range big {
 		big[i] = byte(i)
 	}
-	send(t, c, Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagSYN | flagACK | flagFIN, Window: remoteWin, Payload: big})
+	send(t, c, fromPeer.seq(rseq(0)).flags(flagSYN|flagACK|flagFIN).data(big))
 	expectState(t, c, Established)
 	if c.Readable() != 1000 || c.rcv.n > c.rcv.limit {
 		t.Fatalf("readable %d, buffer %d/%d", c.Readable(), c.rcv.n, c.rcv.limit)
 	}
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 0})
+	expect(t, recv(t, c), fromUs.ack(rseq(1001)).win(0))
 	buf := make([]byte, 2000)
 	n, _ := c.Read(buf)
 	if n != 1000 || string(buf[:n]) != string(big[:1000]) {
@@ -572,9 +587,9 @@ func TestSynAckDataTrimmedToWindow(t *testing.T) {
 // the handshake carries it.
 func TestFinInSynReceived(t *testing.T) {
 	c := connSynReceivedPassive(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.flags(flagACK|flagFIN))
 	expectState(t, c, CloseWait)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, recv(t, c), fromUs.ack(rseq(2)).win(testBuf-1))
 	if n, err := c.Read(make([]byte, 4)); n != 0 || err == nil {
 		t.Fatalf("Read = %d, %v; want EOF", n, err)
 	}
@@ -587,15 +602,15 @@ func TestFinInSynReceived(t *testing.T) {
 // the handshake completes.
 func TestFinOnSynQueuedUntilEstablished(t *testing.T) {
 	l, env := listener(t)
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Flags |= flagFIN
 	syn.Payload = []byte("GET /")
 	c := accept(t, l, env, 0, syn)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, recv(t, c), ourSYNACK)
 	expectState(t, c, SynReceived)
-	send(t, c, Segment{Seq: rseq(7), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(7)))
 	expectState(t, c, CloseWait)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(7), Flags: flagACK, Window: testBuf - 6})
+	expect(t, recv(t, c), fromUs.ack(rseq(7)).win(testBuf-6))
 }
 
 // CLOSE in SYN-SENT deletes the TCB without a segment (RFC 9293 §3.10.4).
@@ -618,7 +633,7 @@ func TestCloseInSynReceivedSendsFin(t *testing.T) {
 	c.now = c.Deadline()
 	expect(t, recv(t, c),
 		Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)}, fin)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)))
 	expectState(t, c, FinWait2)
 }
 
@@ -630,9 +645,9 @@ func TestCloseInSynReceivedQueuesFinBehindData(t *testing.T) {
 	c.CloseWrite(c.now)
 	expect(t, recv(t, c))
 	expectState(t, c, SynReceived)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer)
 	expectState(t, c, FinWait1)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK | flagPSH | flagFIN, Window: testBuf, Payload: []byte("hi")})
+	expect(t, recv(t, c), fromUs.flags(flagACK|flagPSH|flagFIN).payload("hi"))
 }
 
 // ABORT in SYN-RECEIVED and the synchronized states sends
@@ -679,7 +694,7 @@ func TestListenerSynQueueFull(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		tu := testTuple
 		tu.RemotePort += uint16(i)
-		seg := peerSyn()
+		seg := peerSYN
 		c := l.Input(0, tu, &seg, &out)
 		if (c == nil) != (i == 2) {
 			t.Fatalf("SYN %d: child %v", i, c)
@@ -706,13 +721,13 @@ func TestListenerAcceptQueueFull(t *testing.T) {
 	for i := range kids {
 		tu := testTuple
 		tu.RemotePort += uint16(i)
-		seg := peerSyn()
+		seg := peerSYN
 		kids[i] = &testConn{l: l}
 		kids[i].Conn = l.Input(0, tu, &seg, &kids[i].out)
 		kids[i].take(t)
 	}
 	ack := func(c *testConn) {
-		send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+		send(t, c, fromPeer.ack(c.lseq(1))) // each tuple has its own ISS
 	}
 	ack(kids[0])
 	expectState(t, kids[0], Established)
@@ -723,7 +738,7 @@ func TestListenerAcceptQueueFull(t *testing.T) {
 		t.Fatalf("ListenOverflows %d drops %d", env.Stats.ListenOverflows, env.Stats.Drops[DropAcceptQueueFull])
 	}
 	var out Output
-	seg := peerSyn()
+	seg := peerSYN
 	tu := testTuple
 	tu.RemotePort = 1
 	if l.Input(0, tu, &seg, &out) != nil || len(out.Segs) != 0 {
@@ -735,7 +750,7 @@ func TestListenerAcceptQueueFull(t *testing.T) {
 		t.Fatal("accept")
 	}
 	kids[1].now = time.Second
-	expect(t, recv(t, kids[1]), Segment{Seq: kids[1].lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: testBuf, Options: mssOpt(testMSS)})
+	expect(t, recv(t, kids[1]), ourSYNACK.seq(kids[1].lseq(0)))
 	ack(kids[1])
 	expectState(t, kids[1], Established)
 	if _, r := l.Pending(); r != 1 {
@@ -746,15 +761,15 @@ func TestListenerAcceptQueueFull(t *testing.T) {
 // Closing a listener aborts its unaccepted children, each with a RST.
 func TestListenerCloseResetsChildren(t *testing.T) {
 	l, env := listener(t)
-	half := accept(t, l, env, 0, peerSyn())
+	half := accept(t, l, env, 0, peerSYN)
 	half.take(t)
 	tu := testTuple
 	tu.RemotePort++
 	ready := &testConn{l: l}
-	seg := peerSyn()
+	seg := peerSYN
 	ready.Conn = l.Input(0, tu, &seg, &ready.out)
 	ready.take(t)
-	send(t, ready, Segment{Seq: rseq(1), Ack: ready.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, ready, fromPeer.ack(ready.lseq(1)))
 	expectState(t, ready, Established)
 
 	var out Output
@@ -772,7 +787,7 @@ func TestListenerCloseResetsChildren(t *testing.T) {
 	if h, r := l.Pending(); h != 0 || r != 0 || l.Accept() != nil {
 		t.Fatalf("pending %d %d", h, r)
 	}
-	seg = peerSyn()
+	seg = peerSYN
 	if l.Input(0, testTuple, &seg, &out) != nil {
 		t.Fatal("closed listener took a SYN")
 	}
@@ -785,13 +800,13 @@ func TestFinalAckTextTrimmedAfterSynText(t *testing.T) {
 	cfg := testConfig()
 	cfg.RecvBuffer = 1000
 	l, env := listenerWith(t, cfg)
-	syn := peerSyn()
+	syn := peerSYN
 	syn.Payload = pattern(0, 600)
 	c := accept(t, l, env, 0, syn)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: 1000, Options: mssOpt(testMSS)})
-	send(t, c, Segment{Seq: rseq(601), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(600, 1000)})
+	expect(t, recv(t, c), ourSYNACK.win(1000))
+	send(t, c, fromPeer.seq(rseq(601)).data(pattern(600, 1000)))
 	expectState(t, c, Established)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1001), Flags: flagACK, Window: 0})
+	expect(t, recv(t, c), fromUs.ack(rseq(1001)).win(0))
 	buf := make([]byte, 2000)
 	if n, _ := c.Read(buf); n != 1000 || !bytes.Equal(buf[:n], pattern(0, 1000)) {
 		t.Fatalf("read %d octets", n)

@@ -101,7 +101,7 @@ func TestOptionsNegotiationMatrix(t *testing.T) {
 			}
 
 			l, env := listenerWith(t, cfg)
-			s := peerSyn()
+			s := peerSYN
 			s.Options = peer
 			p := accept(t, l, env, 0, s)
 			synAck := recv(t, p)
@@ -141,7 +141,7 @@ func TestWindowScaleCappedAt14(t *testing.T) {
 // in what we send and in what we receive; later segments are.
 func TestSynWindowNeverScaled(t *testing.T) {
 	l, env := listenerWith(t, allConfig())
-	s := peerSyn()
+	s := peerSYN
 	s.Window = 1000
 	s.Options = wire.Options{HasMSS: true, MSS: remoteMSS, HasWScale: true, WScale: 7}
 	p := accept(t, l, env, 0, s)
@@ -370,7 +370,7 @@ func TestMissingTimestampDropped(t *testing.T) {
 // offered them and we agreed.
 func TestPassiveOpenFinalAckNeedsTimestamp(t *testing.T) {
 	l, env := listenerWith(t, allConfig())
-	s := peerSyn()
+	s := peerSYN
 	s.Options = wire.Options{HasMSS: true, MSS: remoteMSS, HasTimestamps: true, TSVal: 77}
 	c := accept(t, l, env, 0, s)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(0), Ack: rseq(1), Flags: flagSYN | flagACK, Window: 65535,

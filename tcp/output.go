@@ -12,7 +12,7 @@ import (
 // retransmissions and acknowledgments.
 func (c *Conn) Poll(now time.Duration, out *Output) {
 	c.runTimers(now)
-	if c.ka.on && now >= c.ka.at && c.state != Closed {
+	if c.keepAliveOn() && now >= c.ka.at && c.state != Closed {
 		c.keepAliveDue(now, out)
 	}
 	switch c.state {
@@ -39,12 +39,12 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 		}
 		high := c.sndMax
 		sent := c.sendLost(now, out)
-		if c.tlp.due && c.sendTLP(now, out) {
+		if c.lossState != nil && c.tlp.due && c.sendTLP(now, out) {
 			sent = true
 		} else if c.sendData(now, out) {
 			sent = true
 		}
-		if c.sndMax != high && !c.tlp.active {
+		if c.sndMax != high && !c.tlp.active { // sending allocated the loss state
 			c.scheduleTLP(now) // RFC 8985 §7.2: re-armed as new data goes out
 		}
 		if sent {
@@ -54,40 +54,6 @@ func (c *Conn) Poll(now time.Duration, out *Output) {
 	if c.ackNow {
 		c.sendAck(now, out)
 	}
-}
-
-// sendSyn sends our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED).
-func (c *Conn) sendSyn(now time.Duration, out *Output) {
-	s := out.push(c.tuple)
-	s.Seq = c.iss
-	s.Flags = flagSYN
-	synAck := c.state != SynSent
-	s.Flags |= c.ecnSynFlags(synAck)
-	if synAck {
-		s.Flags |= flagACK
-		s.Ack = c.rcvNxt
-		c.lastAckSent = c.rcvNxt
-	}
-	c.synOptions(&s.Options, now, synAck)
-	// RFC 7323 §2.2: the window in a SYN is not scaled.
-	s.Window = uint16(min(c.rcv.free(), 65535))
-	if synAck {
-		c.rcvAdv = seqnum.Max(c.rcvAdv, c.rcvNxt.Add(seqnum.Size(s.Window)))
-	}
-	first := c.sndMax == c.iss
-	c.sndNxt = c.iss.Add(1)
-	if first && !synAck && c.tfo.isActive() {
-		// A retransmitted SYN is a plain one (RFC 7413 §4.1.3.1).
-		c.sndNxt = c.sndNxt.Add(seqnum.Size(c.fastOpenSyn(now, s)))
-	}
-	c.sndMax = seqnum.Max(c.sndMax, c.sndNxt)
-	if first {
-		c.timing, c.timedSeq, c.timedAt = true, c.sndNxt, now
-	}
-	if c.rtoAt == never {
-		c.rtoAt = now + c.rto
-	}
-	c.ackNow = false
 }
 
 // windowField returns the window to advertise and moves RCV.ADV. The right

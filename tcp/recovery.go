@@ -69,7 +69,12 @@ func (r *recovery) segsSACKed(c *Conn) int {
 }
 
 // pipe is RFC 6675's estimate of the octets in the network.
-func (c *Conn) pipe() uint32 { return c.sb.pipe }
+func (c *Conn) pipe() uint32 {
+	if c.lossState == nil {
+		return 0 // nothing recorded as sent
+	}
+	return c.sb.pipe
+}
 
 // flight is FlightSize (RFC 5681 §2): octets sent and not yet acknowledged.
 func (c *Conn) flight() uint32 { return uint32(c.sndUna.Size(c.sndMax)) }
@@ -200,13 +205,13 @@ func (c *Conn) recoveryOnAck(now time.Duration, ai *ackInfo, rtt time.Duration) 
 		if c.sackOK {
 			// RFC 6937 §3.1: cwnd = pipe + sndcnt.
 			pipe := c.pipe()
-			c.ca.SetCwnd(pipe + r.prr.sndcnt(ai.delivered, pipe, c.ca.Ssthresh(), mss))
+			c.cong().SetCwnd(pipe + r.prr.sndcnt(ai.delivered, pipe, c.cong().Ssthresh(), mss))
 		}
 	case recOpen, recLoss:
 		// RFC 5681 §3.1: the window grows with ACKs that advance
 		// SND.UNA (counting what they deliver, SACKed octets too).
 		if ai.delivered > 0 && ai.advanced && !ended {
-			c.ca.OnAck(now, ai.delivered, rtt, c.pipe())
+			c.cong().OnAck(now, ai.delivered, rtt, c.pipe())
 		}
 	}
 }
@@ -221,16 +226,16 @@ func (c *Conn) newRenoOnAck(now time.Duration, ai *ackInfo, mss uint32) bool {
 		return ai.dup && r.dupAcks == dupThresh && (!r.recoverSet || c.sndUna.GreaterThan(r.recover))
 	case recFast:
 		if ai.dup {
-			c.ca.SetCwnd(c.ca.Cwnd() + mss) // RFC 5681 §3.2 step 4: inflate
+			c.cong().SetCwnd(c.cong().Cwnd() + mss) // RFC 5681 §3.2 step 4: inflate
 		} else if ai.advanced {
 			// RFC 6582 §3.2 step 3: a partial ACK retransmits the
 			// next hole and deflates the window by what it acked.
 			c.markHeadLost()
-			w := c.ca.Cwnd()
+			w := c.cong().Cwnd()
 			if ai.delivered < w {
 				w -= ai.delivered
 			}
-			c.ca.SetCwnd(w + mss)
+			c.cong().SetCwnd(w + mss)
 		}
 	case recLoss:
 		// After a timeout everything was resent in order; duplicate
@@ -270,7 +275,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 	r.fastRecoveries++
 	c.env.Stats.FastRecoveries++
 	r.recover, r.recoverSet = c.sndMax, true
-	c.ca.OnCongestionEvent(now, flight)
+	c.cong().OnCongestionEvent(now, flight)
 	r.prr.start(flight)
 	c.armUndo()
 	r.forceRetransmit = true
@@ -278,7 +283,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 		// RFC 5681 §3.2 step 3 (RFC 6582 §3.2 step 2): the three
 		// segments that left the network.
 		c.markHeadLost()
-		c.ca.SetCwnd(c.ca.Ssthresh() + 3*mss)
+		c.cong().SetCwnd(c.cong().Ssthresh() + 3*mss)
 	}
 	c.cancelTLP()
 }
@@ -289,7 +294,7 @@ func (c *Conn) enterRecovery(now time.Duration) {
 func (c *Conn) endRecovery(now time.Duration) {
 	r := &c.rec
 	if r.state == recFast {
-		c.ca.OnRecoveryEnd(now)
+		c.cong().OnRecoveryEnd(now)
 	}
 	r.state = recOpen
 	r.highRetransSet = false
@@ -345,7 +350,7 @@ func (c *Conn) dsackReceived(now time.Duration, d seqRange) {
 func (c *Conn) undo(now time.Duration) {
 	r := &c.rec
 	r.undoArmed = false
-	c.ca.Undo(now)
+	c.cong().Undo(now)
 	c.env.Stats.SpuriousUndos++
 	if r.lastEpisode == recLoss {
 		r.spuriousRTOs++
@@ -371,10 +376,10 @@ func (c *Conn) recoveryOnRTO(now time.Duration) {
 	firstTimeout := r.state != recLoss
 	r.state = recLoss
 	if firstTimeout {
-		c.ca.OnRTO(now, flight)
+		c.cong().OnRTO(now, flight)
 		c.armUndo()
 	} else {
-		c.ca.SetCwnd(uint32(max(c.EffectiveMSS(), 1)))
+		c.cong().SetCwnd(uint32(max(c.EffectiveMSS(), 1)))
 	}
 	r.recover, r.recoverSet = c.sndMax, true
 	r.dupAcks = 0
@@ -421,7 +426,7 @@ func (c *Conn) frtoOnAck(now time.Duration, ai *ackInfo) bool {
 		r.frtoAllow = 0
 		c.rec.spuriousRTOs++
 		c.env.Stats.SpuriousUndos++
-		c.ca.Undo(now)
+		c.cong().Undo(now)
 		r.undoArmed = false
 		r.state = recOpen
 		r.highRetransSet = false
@@ -433,6 +438,9 @@ func (c *Conn) frtoOnAck(now time.Duration, ai *ackInfo) bool {
 // new segment each may go out beyond cwnd. With SACK, pipe already drops
 // by the SACKed segment, which lets the same data go.
 func (c *Conn) limitedTransmit() uint32 {
+	if c.lossState == nil {
+		return 0
+	}
 	r := &c.rec
 	if c.sackOK || r.state != recOpen || r.dupAcks == 0 || r.dupAcks >= dupThresh {
 		return 0
@@ -472,11 +480,42 @@ type lossState struct {
 	dsackPending bool
 	sackSent     [4]seqRange // blocks of the last report, in order (RFC 2018 §4)
 	sackSentN    int
+	rackAt       time.Duration // RACK reordering timer (RFC 8985 §6.2 step 5)
+	tlpAt        time.Duration // probe timeout (RFC 8985 §7.2)
 }
 
 func newLossState(iss seqnum.Value) *lossState {
 	l := &lossState{}
+	l.reset(iss)
+	return l
+}
+
+// reset makes l fresh for a connection whose ISS is iss, keeping the
+// scoreboard's array for reuse.
+func (l *lossState) reset(iss seqnum.Value) {
+	segs := l.sb.segs[:0]
+	*l = lossState{}
+	l.sb.segs = segs
 	l.rec.init(iss)
 	l.rack.init()
-	return l
+	l.rackAt, l.tlpAt = never, never
+}
+
+// loss returns the loss-recovery state, allocating it on first use: the
+// first data or FIN sent (recordSent), an ACK while something is
+// outstanding or with SACK blocks (processAck), or a D-SACK or SACK
+// blocks to report. Until then an idle connection carries none; every
+// reader treats nil as the fresh state (nothing sent, nothing lost).
+func (c *Conn) loss() *lossState {
+	if c.lossState == nil {
+		c.lossState = newLossState(c.iss)
+	}
+	return c.lossState
+}
+
+// stopLossTimers stops the RACK and probe timers, if any.
+func (c *Conn) stopLossTimers() {
+	if l := c.lossState; l != nil {
+		l.rackAt, l.tlpAt = never, never
+	}
 }

@@ -92,8 +92,8 @@ func TestSACKRecoveryRepairsOneHole(t *testing.T) {
 			expect(t, segs[:1], dataSeg(c, 1))
 		}
 	}
-	if want := max(flight/2, 2*testMSS); c.ca.Ssthresh() != want {
-		t.Fatalf("ssthresh %d, want FlightSize/2 = %d", c.ca.Ssthresh(), want)
+	if want := max(flight/2, 2*testMSS); c.cong().Ssthresh() != want {
+		t.Fatalf("ssthresh %d, want FlightSize/2 = %d", c.cong().Ssthresh(), want)
 	}
 	// Ten more segments SACKed one by one: PRR sends about one for two.
 	high := c.sndMax
@@ -115,8 +115,8 @@ func TestSACKRecoveryRepairsOneHole(t *testing.T) {
 	}
 	// The retransmission arrives: everything up to the recovery point.
 	send(t, c, peerAck(c, int(c.lseq(1).Size(high))))
-	if c.rec.state != recOpen || c.Cwnd() != c.ca.Ssthresh() {
-		t.Fatalf("after recovery: state %v cwnd %d ssthresh %d", c.rec.state, c.Cwnd(), c.ca.Ssthresh())
+	if c.rec.state != recOpen || c.Cwnd() != c.cong().Ssthresh() {
+		t.Fatalf("after recovery: state %v cwnd %d ssthresh %d", c.rec.state, c.Cwnd(), c.cong().Ssthresh())
 	}
 }
 
@@ -235,11 +235,11 @@ func TestTLPRetransmitsLastSegment(t *testing.T) {
 	if c.tlp.probes != 1 || c.Deadline() != c.now+c.rto {
 		t.Fatalf("probes %d, deadline %v: the RTO is re-armed after a probe", c.tlp.probes, c.Deadline())
 	}
-	ssthresh := c.ca.Ssthresh()
+	ssthresh := c.cong().Ssthresh()
 	// Segments 0 and 1 arrived; 2 was lost and the probe repaired it.
 	c.now += 100 * time.Millisecond
 	send(t, c, peerAck(c, 1+3*testMSS))
-	if c.ca.Ssthresh() == ssthresh {
+	if c.cong().Ssthresh() == ssthresh {
 		t.Fatal("no congestion response to a loss the probe repaired")
 	}
 }
@@ -256,7 +256,7 @@ func TestTLPSendsNewDataWhenAvailable(t *testing.T) {
 		t.Fatalf("probe due at %v, want 2*SRTT + WCDelAckT", d-sent)
 	}
 	// cwnd-limited: new data waits, and is what the probe sends.
-	c.ca.SetCwnd(testMSS)
+	c.cong().SetCwnd(testMSS)
 	c.Write(pattern(1+testMSS, testMSS))
 	expect(t, recv(t, c))
 	c.now = c.Deadline()
@@ -271,12 +271,12 @@ func TestTLPSendsNewDataWhenAvailable(t *testing.T) {
 // the window reduction is undone.
 func TestDSACKUndoesSpuriousRecovery(t *testing.T) {
 	c := bulkSACK(t)
-	cwnd, ssthresh := c.Cwnd(), c.ca.Ssthresh()
+	cwnd, ssthresh := c.Cwnd(), c.cong().Ssthresh()
 	for k := 1; k <= 3; k++ {
 		send(t, c, peerAck(c, 0, 1*testMSS, (k+1)*testMSS))
 		recv(t, c)
 	}
-	if c.rec.state != recFast || c.ca.Ssthresh() == ssthresh {
+	if c.rec.state != recFast || c.cong().Ssthresh() == ssthresh {
 		t.Fatal("no recovery")
 	}
 	// Segment 0 was only delayed: it arrives, then the retransmission,
@@ -287,8 +287,8 @@ func TestDSACKUndoesSpuriousRecovery(t *testing.T) {
 	if c.rec.spuriousRecoveries != 1 || c.rec.state != recOpen {
 		t.Fatalf("spurious %d state %v", c.rec.spuriousRecoveries, c.rec.state)
 	}
-	if c.ca.Ssthresh() != ssthresh || c.Cwnd() < cwnd {
-		t.Fatalf("after undo: cwnd %d ssthresh %d, want at least %d and %d", c.Cwnd(), c.ca.Ssthresh(), cwnd, ssthresh)
+	if c.cong().Ssthresh() != ssthresh || c.Cwnd() < cwnd {
+		t.Fatalf("after undo: cwnd %d ssthresh %d, want at least %d and %d", c.Cwnd(), c.cong().Ssthresh(), cwnd, ssthresh)
 	}
 	if !c.rack.reorderingSeen {
 		t.Fatal("a D-SACK did not mark the path as reordering (RFC 8985 §6.2)")
@@ -303,9 +303,9 @@ func TestDSACKForUnretransmittedDataUndoesNothing(t *testing.T) {
 		send(t, c, peerAck(c, 0, 1*testMSS, (k+1)*testMSS))
 		recv(t, c)
 	}
-	ssthresh := c.ca.Ssthresh()
+	ssthresh := c.cong().Ssthresh()
 	send(t, c, peerAck(c, 0, 2*testMSS, 3*testMSS, 1*testMSS, 4*testMSS)) // D-SACK inside the second block
-	if c.rec.spuriousRecoveries != 0 || c.ca.Ssthresh() != ssthresh {
+	if c.rec.spuriousRecoveries != 0 || c.cong().Ssthresh() != ssthresh {
 		t.Fatal("undone by a D-SACK for data sent once")
 	}
 }
@@ -328,7 +328,7 @@ func TestLimitedTransmitWithoutSACK(t *testing.T) {
 	if ix := segIndexes(c, segs); len(ix) == 0 || ix[0] != 0 {
 		t.Fatalf("third duplicate sent %v, want the fast retransmit of 0", ix)
 	}
-	if c.Cwnd() != c.ca.Ssthresh()+3*testMSS {
+	if c.Cwnd() != c.cong().Ssthresh()+3*testMSS {
 		t.Fatalf("cwnd %d: limited transmit must not change cwnd", c.Cwnd())
 	}
 }
@@ -337,7 +337,7 @@ func TestLimitedTransmitWithoutSACK(t *testing.T) {
 // which lets one new segment out per duplicate ACK the same way.
 func TestLimitedTransmitWithSACK(t *testing.T) {
 	c := bulkSACK(t)
-	c.ca.SetCwnd(10 * testMSS)
+	c.cong().SetCwnd(10 * testMSS)
 	send(t, c, peerAck(c, 0, testMSS, 2*testMSS))
 	expect(t, recv(t, c), dataSeg(c, 10))
 	send(t, c, peerAck(c, 0, testMSS, 3*testMSS))
@@ -357,8 +357,8 @@ func TestNewRenoFullAckKeepsSsthresh(t *testing.T) {
 	}
 	recv(t, c)
 	send(t, c, Segment{Seq: rseq(1), Ack: c.sndMax, Flags: flagACK, Window: remoteWin})
-	if c.flight() != 0 || c.Cwnd() != c.ca.Ssthresh() || c.Cwnd() <= testMSS {
-		t.Fatalf("flight %d cwnd %d ssthresh %d", c.flight(), c.Cwnd(), c.ca.Ssthresh())
+	if c.flight() != 0 || c.Cwnd() != c.cong().Ssthresh() || c.Cwnd() <= testMSS {
+		t.Fatalf("flight %d cwnd %d ssthresh %d", c.flight(), c.Cwnd(), c.cong().Ssthresh())
 	}
 }
 
@@ -517,13 +517,13 @@ func TestTLPThenRecoveryReducesOnce(t *testing.T) {
 	if c.rec.state != recFast {
 		t.Fatal("no recovery from the probe's SACK")
 	}
-	ssthresh := c.ca.Ssthresh()
+	ssthresh := c.cong().Ssthresh()
 	if ix := segIndexes(c, recv(t, c)); len(ix) == 0 {
 		t.Fatal("nothing retransmitted")
 	}
 	c.now += 100 * time.Millisecond
 	send(t, c, peerAck(c, 1+4*testMSS))
-	if c.rec.state != recOpen || c.ca.Ssthresh() != ssthresh || c.env.Stats.FastRecoveries != 1 {
-		t.Fatalf("state %v ssthresh %d (was %d) recoveries %d", c.rec.state, c.ca.Ssthresh(), ssthresh, c.env.Stats.FastRecoveries)
+	if c.rec.state != recOpen || c.cong().Ssthresh() != ssthresh || c.env.Stats.FastRecoveries != 1 {
+		t.Fatalf("state %v ssthresh %d (was %d) recoveries %d", c.rec.state, c.cong().Ssthresh(), ssthresh, c.env.Stats.FastRecoveries)
 	}
 }

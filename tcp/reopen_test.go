@@ -24,7 +24,7 @@ func TestTimeWaitReopenWithEqualTimestamp(t *testing.T) {
 			Options: wire.Options{HasTimestamps: true, TSVal: 1001, TSEcr: c.tsVal(c.now)}})
 		recv(t, c)
 		expectState(t, c, TimeWait)
-		send(t, c, Segment{Seq: rseq(tc.seq), Flags: flagSYN, Window: remoteWin, Options: wire.Options{HasTimestamps: true, TSVal: 1001}})
+		send(t, c, peerSYN.seq(rseq(tc.seq)).opts(wire.Options{HasTimestamps: true, TSVal: 1001}))
 		if got := c.State() == Closed && c.TakeEvents()&EvReopen != 0; got != tc.reopen {
 			t.Errorf("SYN at seq %+d with an equal timestamp: reopened %v, want %v", tc.seq, got, tc.reopen)
 		}
@@ -37,12 +37,12 @@ func TestTimeWaitReopenWithEqualTimestamp(t *testing.T) {
 // in LAST-ACK retransmitting its FIN into the new incarnation.
 func TestTimeWaitReopenSendsOwedAck(t *testing.T) {
 	c := connFinWait2(t)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(2), Flags: flagACK | flagFIN, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(2)).flags(flagACK|flagFIN))
 	expectState(t, c, TimeWait)
-	send(t, c, Segment{Seq: rseq(100000), Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+	send(t, c, peerSYN.seq(rseq(100000)))
 	expectState(t, c, Closed)
 	if c.TakeEvents()&EvReopen == 0 {
 		t.Fatal("no EvReopen")
 	}
-	expect(t, c.take(t), Segment{Seq: c.lseq(2), Ack: rseq(2), Flags: flagACK, Window: testBuf - 1})
+	expect(t, c.take(t), fromUs.seq(c.lseq(2)).ack(rseq(2)).win(testBuf-1))
 }

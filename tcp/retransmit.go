@@ -14,6 +14,7 @@ func (c *Conn) recordSent(now time.Duration, seq seqnum.Value, n int, fin bool) 
 		end = end.Add(1)
 	}
 	retrans := seq.LessThan(c.sndMax)
+	c.loss()
 	c.sb.sent(seq, end, fin, now, c.sndMax)
 	if retrans {
 		c.env.Stats.RetransSegs++
@@ -35,11 +36,11 @@ func (c *Conn) usableWindow(outstanding uint32) int {
 		return 0
 	}
 	rwnd := c.sndWnd - outstanding
-	if c.rec.frtoAllow > 0 {
+	if c.lossState != nil && c.rec.frtoAllow > 0 {
 		// RFC 5682 §2 step 2b: two new segments, whatever cwnd says.
 		return int(min(rwnd, c.rec.frtoAllow))
 	}
-	cwnd := c.ca.Cwnd() + c.limitedTransmit()
+	cwnd := c.cong().Cwnd() + c.limitedTransmit()
 	pipe := c.pipe()
 	if cwnd <= pipe {
 		return 0
@@ -52,6 +53,9 @@ func (c *Conn) usableWindow(outstanding uint32) int {
 // C); the first retransmission of a recovery or timeout goes regardless.
 // It reports whether it sent anything.
 func (c *Conn) sendLost(now time.Duration, out *Output) bool {
+	if c.lossState == nil {
+		return false // nothing sent, nothing lost
+	}
 	sent := false
 	mss := c.maxPayload(now)
 	for {
@@ -81,7 +85,7 @@ func (c *Conn) sendLost(now time.Duration, out *Output) bool {
 			n, fin = min(n, room), false
 		}
 		if !c.rec.forceRetransmit {
-			cwnd, pipe := c.ca.Cwnd(), c.pipe()
+			cwnd, pipe := c.cong().Cwnd(), c.pipe()
 			if cwnd <= pipe || cwnd-pipe < uint32(min(n, mss)) {
 				break
 			}

@@ -305,12 +305,12 @@ func TestFastRetransmitOnThreeDupAcks(t *testing.T) {
 	}
 	ack(testMSS)
 	expect(t, recv(t, c), Segment{Seq: c.lseq(1 + testMSS), Ack: rseq(1), Flags: flagACK, Window: testBuf, Payload: pattern(testMSS, testMSS)})
-	if c.ca.Ssthresh() != 2*testMSS || c.ca.Cwnd() != 2*testMSS+3*testMSS {
-		t.Fatalf("ssthresh %d cwnd %d", c.ca.Ssthresh(), c.ca.Cwnd())
+	if c.cong().Ssthresh() != 2*testMSS || c.cong().Cwnd() != 2*testMSS+3*testMSS {
+		t.Fatalf("ssthresh %d cwnd %d", c.cong().Ssthresh(), c.cong().Cwnd())
 	}
 	ack(5 * testMSS)
-	if (c.rec.state == recFast) || c.ca.Cwnd() > c.ca.Ssthresh() {
-		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", (c.rec.state == recFast), c.ca.Cwnd(), c.ca.Ssthresh())
+	if (c.rec.state == recFast) || c.cong().Cwnd() > c.cong().Ssthresh() {
+		t.Fatalf("after full ACK: recovery %v cwnd %d ssthresh %d", (c.rec.state == recFast), c.cong().Cwnd(), c.cong().Ssthresh())
 	}
 	if c.env.Stats.RetransSegs != 1 {
 		t.Fatalf("RetransSegs %d", c.env.Stats.RetransSegs)
@@ -375,8 +375,8 @@ func TestSlowStartAndRTOCollapse(t *testing.T) {
 	if len(segs) != 1 || segs[0].Seq != c.lseq(1+2*testMSS) || len(segs[0].Payload) != testMSS {
 		t.Fatalf("after RTO sent %d segments", len(segs))
 	}
-	if c.Cwnd() != testMSS || c.ca.Ssthresh() != uint32(flight)/2 {
-		t.Fatalf("cwnd %d ssthresh %d (flight %d)", c.Cwnd(), c.ca.Ssthresh(), flight)
+	if c.Cwnd() != testMSS || c.cong().Ssthresh() != uint32(flight)/2 {
+		t.Fatalf("cwnd %d ssthresh %d (flight %d)", c.Cwnd(), c.cong().Ssthresh(), flight)
 	}
 }
 
@@ -401,7 +401,7 @@ func TestRetransmitFromSndUna(t *testing.T) {
 func TestCongestionAvoidance(t *testing.T) {
 	for _, perAck := range []int{1, 2} {
 		c := connEstablishedWith(t, newRenoConfig())
-		c.ca.(*newReno).ssthresh = c.Cwnd() // 14600: congestion avoidance from here
+		c.cong().(*newReno).ssthresh = c.Cwnd() // 14600: congestion avoidance from here
 		c.Write(pattern(0, 20*testMSS))
 		recv(t, c)
 		start := c.Cwnd()

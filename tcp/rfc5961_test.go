@@ -90,7 +90,7 @@ func TestRstInWindowChallengeAck(t *testing.T) {
 	send(t, c, Segment{Seq: rseq(2), Flags: flagRST})
 	c.now += c.env.Config.InvalidRateLimit // one answer per interval (ratelimit.go)
 	send(t, c, Segment{Seq: rseq(testBuf), Ack: c.lseq(1), Flags: flagRST | flagACK})
-	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	ack := fromPeer.seq(c.lseq(1)).ack(rseq(1)).win(testBuf)
 	expect(t, recv(t, c), ack, ack)
 	expectState(t, c, Established)
 	expectDrop(t, c.env, before, DropRSTChallenged, 2)
@@ -107,9 +107,9 @@ func TestSynInEstablishedChallengeAck(t *testing.T) {
 	for _, seq := range []seqnum.Value{rseq(1), rseq(500), rseq(-5), rseq(1 << 31)} {
 		c := connEstablished(t)
 		before := c.env.Stats
-		send(t, c, Segment{Seq: seq, Flags: flagSYN, Window: remoteWin, Options: mssOpt(remoteMSS)})
+		send(t, c, peerSYN.seq(seq))
 		// In the window or not, the same challenge ACK, counted as one.
-		expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+		expect(t, recv(t, c), fromUs)
 		expectDrop(t, c.env, before, DropSYNChallenged, 1)
 		if c.env.Stats.ChallengeAcks != 1 {
 			t.Fatalf("ChallengeAcks %d", c.env.Stats.ChallengeAcks)
@@ -120,7 +120,7 @@ func TestSynInEstablishedChallengeAck(t *testing.T) {
 	for _, mk := range []func(testing.TB) *testConn{connFinWait1, connFinWait2, connCloseWait, connClosing, connLastAck} {
 		c := mk(t)
 		st := c.State()
-		send(t, c, Segment{Seq: c.rcvNxt, Ack: c.sndMax, Flags: flagSYN | flagACK, Window: remoteWin})
+		send(t, c, fromPeer.seq(c.rcvNxt).ack(c.sndMax).flags(flagSYN|flagACK))
 		got := recv(t, c)
 		if len(got) != 1 || got[0].Flags != flagACK || got[0].Ack != c.rcvNxt || got[0].Seq != c.sndMax {
 			t.Fatalf("%v: %v", st, got)
@@ -136,7 +136,7 @@ func TestAckRangeCheck(t *testing.T) {
 	c := connEstablished(t)
 	c.Write(pattern(0, 100))
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.ack(c.lseq(51)))
 	// SND.UNA = L+51, SND.NXT = L+101, MAX.SND.WND = 60000.
 	for _, tc := range []struct {
 		name string
@@ -154,17 +154,17 @@ func TestAckRangeCheck(t *testing.T) {
 			c := connEstablished(t)
 			c.Write(pattern(0, 100))
 			recv(t, c)
-			send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin})
+			send(t, c, fromPeer.ack(c.lseq(51)))
 			before := c.env.Stats
-			send(t, c, Segment{Seq: rseq(1), Ack: tc.ack, Flags: flagACK, Window: remoteWin, Payload: []byte("text")})
+			send(t, c, fromPeer.ack(tc.ack).payload("text"))
 			if tc.ok {
-				expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(5), Flags: flagACK, Window: testBuf - 4})
+				expect(t, recv(t, c), fromUs.seq(c.lseq(101)).ack(rseq(5)).win(testBuf-4))
 				if c.Readable() != 4 {
 					t.Fatalf("text not accepted")
 				}
 				return
 			}
-			expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(1), Flags: flagACK, Window: testBuf})
+			expect(t, recv(t, c), fromUs.seq(c.lseq(101)))
 			expectDrop(t, c.env, before, DropAckUnacceptable, 1)
 			if c.Readable() != 0 || c.sndUna != c.lseq(51) {
 				t.Fatalf("segment with unacceptable ACK was processed")
@@ -180,10 +180,10 @@ func TestOldAckDoesNotUpdateWindow(t *testing.T) {
 	c := connEstablished(t)
 	c.Write(pattern(0, 100))
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(51), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 10)})
+	send(t, c, fromPeer.ack(c.lseq(51)).data(pattern(0, 10)))
 	recv(t, c)
-	send(t, c, Segment{Seq: rseq(11), Ack: c.lseq(1), Flags: flagACK, Window: 0, Payload: pattern(10, 10)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(101), Ack: rseq(21), Flags: flagACK, Window: testBuf - 20})
+	send(t, c, fromPeer.seq(rseq(11)).win(0).data(pattern(10, 10)))
+	expect(t, recv(t, c), fromUs.seq(c.lseq(101)).ack(rseq(21)).win(testBuf-20))
 	if c.sndWnd != remoteWin || c.sndUna != c.lseq(51) {
 		t.Fatalf("SND.WND %d SND.UNA %v: an old ACK moved the window", c.sndWnd, c.sndUna)
 	}
@@ -196,16 +196,16 @@ func TestOldAckDoesNotUpdateWindow(t *testing.T) {
 // again.
 func TestInvalidAnswersRateLimited(t *testing.T) {
 	c := connEstablished(t)
-	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	ack := fromPeer.seq(c.lseq(1)).ack(rseq(1)).win(testBuf)
 	before := c.env.Stats
 	send(t, c, Segment{Seq: rseq(10), Flags: flagRST}) // in window: challenge ACK
 	expect(t, recv(t, c), ack)
 	c.now += c.env.Config.InvalidRateLimit - 1
-	send(t, c, Segment{Seq: rseq(11), Flags: flagRST})                                            // challenge
-	send(t, c, Segment{Seq: rseq(5), Flags: flagSYN})                                             // challenge
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1 << 20), Flags: flagACK, Window: remoteWin})    // §5.2 challenge
-	send(t, c, Segment{Seq: rseq(-5000), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})      // out of window
-	send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(1), Flags: flagACK, Payload: []byte("x")}) // out of window
+	send(t, c, Segment{Seq: rseq(11), Flags: flagRST})        // challenge
+	send(t, c, Segment{Seq: rseq(5), Flags: flagSYN})         // challenge
+	send(t, c, fromPeer.ack(c.lseq(1<<20)))                   // §5.2 challenge
+	send(t, c, fromPeer.seq(rseq(-5000)))                     // out of window
+	send(t, c, fromPeer.seq(rseq(1<<30)).win(0).payload("x")) // out of window
 	expect(t, recv(t, c))
 	expectDrop(t, c.env, before, DropChallengeAckLimited, 3)
 	expectDrop(t, c.env, before, DropOutOfWindowAckLimited, 2)
@@ -216,7 +216,7 @@ func TestInvalidAnswersRateLimited(t *testing.T) {
 			st.ACKSkippedChallenge-before.ACKSkippedChallenge, st.ACKSkippedSeq-before.ACKSkippedSeq)
 	}
 	c.now++
-	send(t, c, Segment{Seq: rseq(-5000), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(-5000)))
 	send(t, c, Segment{Seq: rseq(11), Flags: flagRST})
 	expect(t, recv(t, c), ack)
 	expectDrop(t, c.env, before, DropOutOfWindow, 1)
@@ -254,7 +254,7 @@ func TestInvalidAnswerCountersByState(t *testing.T) {
 		c := connSynReceivedPassive(t)
 		before := c.env.Stats
 		for i := 0; i < 3; i++ {
-			send(t, c, Segment{Seq: rseq(-1000 - i), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+			send(t, c, fromPeer.seq(rseq(-1000-i)))
 		}
 		if got := len(recv(t, c)); got != 1 {
 			t.Fatalf("%d answers", got)
@@ -268,7 +268,7 @@ func TestInvalidAnswerCountersByState(t *testing.T) {
 		c := connTimeWait(t)
 		before := c.env.Stats
 		for i := 0; i < 3; i++ {
-			send(t, c, Segment{Seq: rseq(1 << 20), Ack: c.lseq(2), Flags: flagACK, Window: remoteWin})
+			send(t, c, fromPeer.seq(rseq(1<<20)).ack(c.lseq(2)))
 		}
 		if got := len(recv(t, c)); got != 1 {
 			t.Fatalf("%d answers", got)
@@ -282,7 +282,7 @@ func TestInvalidAnswerCountersByState(t *testing.T) {
 		c := tsConn(t)
 		before := c.env.Stats
 		for i := 0; i < 3; i++ {
-			send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Options: peerTS(4000), Payload: []byte("old")})
+			send(t, c, fromPeer.opts(peerTS(4000)).payload("old"))
 		}
 		if got := len(recv(t, c)); got != 1 {
 			t.Fatalf("%d answers", got)
@@ -303,12 +303,12 @@ func TestInvalidAnswerCountersByState(t *testing.T) {
 // answer per interval.
 func TestKeepAliveProbeAnsweredDuringFlood(t *testing.T) {
 	c := connEstablished(t)
-	ack := Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf}
+	ack := fromPeer.seq(c.lseq(1)).ack(rseq(1)).win(testBuf)
 	for i := 0; i < 50; i++ {
-		send(t, c, Segment{Seq: rseq(-100000 - 1000*i), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin})
+		send(t, c, fromPeer.seq(rseq(-100000-1000*i)))
 	}
 	expect(t, recv(t, c), ack)
-	probe := Segment{Seq: rseq(0), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin}
+	probe := fromPeer.seq(rseq(0))
 	send(t, c, probe)
 	send(t, c, probe)
 	expect(t, recv(t, c), ack)
@@ -335,7 +335,7 @@ func TestSynWithoutTimestampChallenged(t *testing.T) {
 		c.now += c.env.Config.InvalidRateLimit
 		before := c.env.Stats
 		send(t, c, syn)
-		expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: testBuf, Options: c.ts(5000)})
+		expect(t, recv(t, c), fromUs.opts(c.ts(5000)))
 		expectDrop(t, c.env, before, DropSYNChallenged, 1)
 		expectState(t, c, Established)
 	}
@@ -363,13 +363,13 @@ func TestSynWithoutTimestampChallenged(t *testing.T) {
 // exchange between a child made by a blind SYN and the old peer.
 func TestSynReceivedBadAckResetBeforeSeqCheck(t *testing.T) {
 	c := connSynReceivedPassive(t)
-	send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(5000), Flags: flagACK, Window: remoteWin})
+	send(t, c, fromPeer.seq(rseq(1<<30)).ack(c.lseq(5000)))
 	expect(t, recv(t, c), Segment{Seq: c.lseq(5000), Flags: flagRST})
 	expectState(t, c, SynReceived)
 	// Within the budget too: a flood of them draws one RST an interval.
 	before := c.env.Stats
 	for i := 0; i < 10; i++ {
-		send(t, c, Segment{Seq: rseq(1 << 30), Ack: c.lseq(6000 + i), Flags: flagACK, Window: remoteWin})
+		send(t, c, fromPeer.seq(rseq(1<<30)).ack(c.lseq(6000+i)))
 	}
 	expect(t, recv(t, c))
 	expectDrop(t, c.env, before, DropSynRecvAnswerLimited, 10)

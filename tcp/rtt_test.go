@@ -95,7 +95,7 @@ func TestRTTSampleReachesCongestionControl(t *testing.T) {
 	}
 	// The first ACK opened a round ending with the fourth, which opened
 	// the next: both rounds saw the 20 ms samples.
-	h := c.ca.(*cubic).hs
+	h := c.cong().(*cubic).hs
 	if h.lastRoundMinRTT != 20*time.Millisecond || h.currentRoundMinRTT != 20*time.Millisecond || h.rttSamples != 1 {
 		t.Fatalf("HyStart++ state %+v: samples did not arrive", h)
 	}

@@ -9,6 +9,10 @@ import (
 // a pending D-SACK first (RFC 2883 §4), then the block holding the most
 // recently received segment, then the blocks most recently reported,
 // newest first, then any others. It does not change the connection:
+// noLossState stands, read-only, for a connection's loss state before it
+// is allocated.
+var noLossState lossState
+
 // sackReported records what actually went out.
 func (c *Conn) sackOptions(o *wire.Options) {
 	room := 4
@@ -16,7 +20,11 @@ func (c *Conn) sackOptions(o *wire.Options) {
 		room = 3 // 10 + 2 for TSopt leaves room for three (RFC 2018 §3)
 	}
 	ooo := c.rcv.ooo
-	if len(ooo) == 0 && !c.dsackPending {
+	l := c.lossState
+	if l == nil {
+		l = &noLossState // nothing reported yet, no D-SACK pending
+	}
+	if len(ooo) == 0 && !l.dsackPending {
 		return
 	}
 	var used [maxOOORanges]bool
@@ -26,15 +34,15 @@ func (c *Conn) sackOptions(o *wire.Options) {
 			o.NumSACK++
 		}
 	}
-	if c.dsackPending {
-		add(c.dsackOut)
+	if l.dsackPending {
+		add(l.dsackOut)
 	}
 	if l := c.rcv.latest; l >= 0 && l < len(ooo) {
 		used[l] = true
 		add(ooo[l])
 	}
-	for i := 0; i < c.sackSentN && o.NumSACK < room; i++ {
-		p := c.sackSent[i]
+	for i := 0; i < l.sackSentN && o.NumSACK < room; i++ {
+		p := l.sackSent[i]
 		for k, r := range ooo {
 			// Blocks only grow (by merging) until acknowledged: the
 			// block reported before is the one that now overlaps it.
@@ -56,9 +64,10 @@ func (c *Conn) sackOptions(o *wire.Options) {
 // sackReported records the blocks a segment carried: the D-SACK is
 // reported once, the others shape the order of the next report.
 func (c *Conn) sackReported(o *wire.Options) {
-	if !c.sackOK || c.lossState == nil {
+	if !c.sackOK || c.lossState == nil && o.NumSACK == 0 {
 		return
 	}
+	c.loss()
 	first := 0
 	if c.dsackPending && o.NumSACK > 0 {
 		c.dsackPending = false

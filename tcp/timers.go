@@ -14,11 +14,13 @@ func (c *Conn) runTimers(now time.Duration) {
 		c.onRetransmitTimeout(now)
 	}
 	c.delAckTimer(now)
-	if now >= c.rackAt {
-		c.rackTimeout(now)
-	}
-	if now >= c.tlpAt {
-		c.tlpTimeout()
+	if l := c.lossState; l != nil {
+		if now >= l.rackAt {
+			c.rackTimeout(now)
+		}
+		if now >= l.tlpAt {
+			c.tlpTimeout()
+		}
 	}
 	if now >= c.persistAt {
 		c.persistAt = never
@@ -38,7 +40,7 @@ func (c *Conn) onRetransmitTimeout(now time.Duration) {
 	case SynSent:
 		limit = cfg.SynRetries
 		if c.synRetries > 0 {
-			limit = c.synRetries
+			limit = int(c.synRetries)
 		}
 	case SynReceived:
 		limit = cfg.SynAckRetries

@@ -132,6 +132,6 @@ func (c *Conn) tlpOnAck(now time.Duration, ai *ackInfo) {
 	if !t.retrans || ai.dsack {
 		return
 	}
-	c.ca.OnCongestionEvent(now, c.flight())
-	c.ca.OnRecoveryEnd(now)
+	c.cong().OnCongestionEvent(now, c.flight())
+	c.cong().OnRecoveryEnd(now)
 }

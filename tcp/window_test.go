@@ -7,6 +7,7 @@ package tcp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/threeway-tcp/threeway/seqnum"
 	"github.com/threeway-tcp/threeway/wire"
@@ -19,24 +20,24 @@ func TestWindowCheckedIsWindowAdvertisedUnscaled(t *testing.T) {
 	cfg := testConfig()
 	cfg.RecvBuffer = 256 << 10
 	c, _ := handshake(t, cfg, mssOpt(remoteMSS), remoteWin)
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: 65535})
+	expect(t, recv(t, c), fromUs.win(65535))
 	before := c.env.Stats
 	send(t, c, Segment{Seq: rseq(1 + 70000), Flags: flagRST})
 	send(t, c, Segment{Seq: rseq(1 + 65535), Flags: flagRST})
 	expect(t, recv(t, c))
 	expectDrop(t, c.env, before, DropRSTOutOfWindow, 2)
 	send(t, c, Segment{Seq: rseq(1 + 65534), Flags: flagRST})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1), Flags: flagACK, Window: 65535})
+	expect(t, recv(t, c), fromUs.win(65535))
 	expectDrop(t, c.env, before, DropRSTChallenged, 1)
 	// Text is trimmed at the advertised edge, not the buffer's.
 	c.now += c.env.Config.InvalidRateLimit
-	send(t, c, Segment{Seq: rseq(1 + 65000), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 1000)})
+	send(t, c, fromPeer.seq(rseq(1+65000)).data(pattern(0, 1000)))
 	recv(t, c)
 	if c.rcv.n != 0 || c.rcvAdv != rseq(1+65535) {
 		t.Fatalf("RCV.ADV %v (want %v)", c.rcvAdv, rseq(1+65535))
 	}
-	send(t, c, Segment{Seq: rseq(1), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(0, 65000)})
-	expect(t, recv(t, c), Segment{Seq: c.lseq(1), Ack: rseq(1 + 65535), Flags: flagACK, Window: 65535})
+	send(t, c, fromPeer.data(pattern(0, 65000)))
+	expect(t, recv(t, c), fromUs.ack(rseq(1+65535)).win(65535))
 	if c.Readable() != 65535 {
 		t.Fatalf("readable %d: the text past the advertised edge was kept", c.Readable())
 	}
@@ -61,7 +62,7 @@ func TestWindowCheckedIsWindowAdvertisedScaled(t *testing.T) {
 	buf := make([]byte, 1<<20)
 	for i := 0; i < 400; i++ {
 		n := (i*389)%1460 + 1
-		send(t, c, Segment{Seq: rseq(1 + next), Ack: c.lseq(1), Flags: flagACK, Window: remoteWin, Payload: pattern(next, n)})
+		send(t, c, fromPeer.seq(rseq(1+next)).data(pattern(next, n)))
 		next += n
 		if i%5 == 0 {
 			c.Read(buf[:(i*7919)%40000])
@@ -75,5 +76,23 @@ func TestWindowCheckedIsWindowAdvertisedScaled(t *testing.T) {
 		if w := int(c.rcvNxt.Size(c.rcvAdv)); w > c.rcv.free() || w > 65535<<shift {
 			t.Fatalf("step %d: window %d, free %d", i, w, c.rcv.free())
 		}
+	}
+}
+
+// After a zero-window probe took SND.NXT past the peer's window, a pure
+// ACK carries the window's edge as its sequence number, so the peer's
+// acceptability test lets it in.
+func TestAckAfterProbeStaysInPeerWindow(t *testing.T) {
+	c := connEstablished(t)
+	send(t, c, fromPeer.win(0))
+	c.Write([]byte("hello"))
+	recv(t, c)
+	c.now += 10 * time.Second
+	if probe := recv(t, c); len(probe) != 1 || len(probe[0].Payload) != 1 {
+		t.Fatalf("no one-octet probe: %v", probe)
+	}
+	send(t, c, fromPeer.win(0).payload("abc"))
+	if a := recv(t, c); len(a) == 0 || a[0].Seq != c.lseq(1) || a[0].Ack != rseq(4) {
+		t.Fatalf("ACK %v, want seq L+1 ack R+4", a)
 	}
 }
