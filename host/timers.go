@@ -1,4 +1,4 @@
-package threeway
+package host
 
 import (
 	"time"
@@ -7,7 +7,7 @@ import (
 )
 
 // timerHeap orders connections by their next deadline so one clock timer
-// serves the whole stack.
+// serves the whole host: Deadline is the earliest, Advance runs the due.
 type timerHeap []*Conn
 
 func (h timerHeap) less(i, j int) bool { return h[i].deadline < h[j].deadline }
@@ -99,3 +99,6 @@ func (h *timerHeap) due(now time.Duration) *Conn {
 	h.remove(c)
 	return c
 }
+
+// Timed is how many connections have a deadline: on the timer heap.
+func (h *Host) Timed() int { return len(h.timers) }
