@@ -270,9 +270,9 @@ func (c *Conn) Close() error {
 	}
 	err := c.doOp("close", func(now time.Duration) {
 		if c.linger0.Load() {
-			c.hc.Abort(now)
+			c.s.host.AbortConn(now, c.hc)
 		} else {
-			c.hc.Close(now)
+			c.s.host.CloseConn(now, c.hc)
 		}
 	})
 	c.wakeAll()

@@ -12,11 +12,10 @@ type Conn struct {
 	// User is the runtime's wrapper, set by the runtime.
 	User any
 
-	h        *Host
 	tcb      *tcp.Conn
 	listener *Listener // while unaccepted
 	deadline time.Duration
-	heapIdx  int
+	heapIdx  int32
 	dirty    bool
 	foreign  bool // counted in the host's foreign addresses
 }
@@ -27,14 +26,14 @@ func (c *Conn) TCB() *tcp.Conn { return c.tcb }
 // Listener is the listener that made c and has not yet handed it out.
 func (c *Conn) Listener() *Listener { return c.listener }
 
-// Close closes the connection gracefully (RFC 9293 §3.10.4).
-func (c *Conn) Close(now time.Duration) { c.tcb.Close(now, &c.h.out); c.h.Touch(c) }
+// CloseConn closes c gracefully (RFC 9293 §3.10.4).
+func (h *Host) CloseConn(now time.Duration, c *Conn) { c.tcb.Close(now, &h.out); h.Touch(c) }
 
-// Abort resets the connection (RFC 9293 §3.10.5).
-func (c *Conn) Abort(now time.Duration) { c.tcb.Abort(now, &c.h.out); c.h.Touch(c) }
+// AbortConn resets c (RFC 9293 §3.10.5).
+func (h *Host) AbortConn(now time.Duration, c *Conn) { c.tcb.Abort(now, &h.out); h.Touch(c) }
 
 func (h *Host) newConn(tcb *tcp.Conn) *Conn {
-	return &Conn{h: h, tcb: tcb, heapIdx: -1}
+	return &Conn{tcb: tcb, heapIdx: -1}
 }
 
 // Touch marks c for the next Flush: a user call changed it.

@@ -99,7 +99,7 @@ func TestTimeWaitReopenedByHigherSYN(t *testing.T) {
 	h := newTestHost(t)
 	c, iss := established(t, h)
 	// The host closes first: FIN; the peer ACKs it and sends its own.
-	c.Close(2 * time.Millisecond)
+	h.CloseConn(2*time.Millisecond, c)
 	h.Flush(2 * time.Millisecond)
 	fin := one(t, h)
 	if !fin.tcp.Flags().Has(wire.FlagFIN) {
@@ -139,7 +139,7 @@ func TestTimeWaitNotReopenedWithoutListener(t *testing.T) {
 	c, iss := established(t, h)
 	h.CloseListener(2*time.Millisecond, h.listeners[Key{netip.Addr{}, 80}])
 	output(t, h)
-	c.Close(2 * time.Millisecond)
+	h.CloseConn(2*time.Millisecond, c)
 	h.Flush(2 * time.Millisecond)
 	output(t, h)
 	input(h, 3*time.Millisecond, seg{sport: 40000, dport: 80, seq: 1001, ack: iss + 2, flags: wire.FlagACK | wire.FlagFIN}.packet())

@@ -26,6 +26,10 @@ type PacketMeta struct {
 // BatchSize is the most packets in one Batch.
 const BatchSize = 64
 
+// maxFreeBatches bounds the batches kept for reuse: as many as callers
+// queue while one writes, under load.
+const maxFreeBatches = 32
+
 // MaxHeaders is the most header bytes a TCP packet has: IPv6 (40) and
 // TCP with 40 bytes of options (60).
 const MaxHeaders = 100
@@ -46,11 +50,9 @@ func (q *txQueue) newBatch() *Batch {
 		q.free = q.free[:n-1]
 		return b
 	}
-	b := &Batch{bufs: make([][]byte, BatchSize), Pkts: make([][]byte, 0, BatchSize), Meta: make([]PacketMeta, 0, BatchSize)}
-	for i := range b.bufs {
-		b.bufs[i] = make([]byte, q.size+60)
-	}
-	return b
+	// Buffers are made as slots are first used: a batch taken after
+	// one packet costs one buffer, and keeps it when recycled.
+	return &Batch{bufs: make([][]byte, BatchSize), Pkts: make([][]byte, 0, BatchSize), Meta: make([]PacketMeta, 0, BatchSize)}
 }
 
 // slot returns the buffer for the next packet.
@@ -61,7 +63,11 @@ func (q *txQueue) slot() []byte {
 		q.full = append(q.full, q.cur)
 		q.cur = q.newBatch()
 	}
-	return q.cur.bufs[len(q.cur.Pkts)]
+	b := &q.cur.bufs[len(q.cur.Pkts)]
+	if *b == nil {
+		*b = make([]byte, q.size+60)
+	}
+	return *b
 }
 
 // commit appends the first n bytes of the slot as a packet.
@@ -90,7 +96,7 @@ func (h *Host) Recycle(b *Batch) {
 	clear(b.Pkts)
 	b.Pkts = b.Pkts[:0]
 	b.Meta = b.Meta[:0]
-	if len(h.tx.free) < 4 {
+	if len(h.tx.free) < maxFreeBatches {
 		h.tx.free = append(h.tx.free, b)
 	}
 }
