@@ -29,7 +29,7 @@ func (e *EchoRequest) Reply() error {
 		return errEchoStackClosed
 	}
 	s.host.EchoReply(e.Src, e.Dst, e.Rest, e.Data)
-	s.txq = s.host.TakeOutput(s.txq)
+	s.queueOutput()
 	s.unlock()
 	return nil
 }

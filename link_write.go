@@ -1,35 +1,65 @@
 package threeway
 
-import "github.com/threeway-tcp/threeway/host"
+import (
+	"sync"
 
-// unlock releases the stack's lock and writes the packets queued under it
-// to the link, outside the lock: a slow link (a pcap sink, a full device
-// queue) stalls only the caller writing, never the others. One caller
-// writes at a time, taking every queued batch in order, so packets leave
-// in the order the host built them; a caller that finds another writing
-// leaves its packets to that one.
+	"github.com/threeway-tcp/threeway/host"
+)
+
+// linkWriter hands the packets the host built under the stack's lock to
+// whichever caller writes them to the link after releasing it. Its own
+// small lock is never held across a write, so a slow link (a pcap sink,
+// a full device queue) stalls only the caller writing, never the others.
+// One caller writes at a time, taking every queued batch in order, so
+// packets leave in the order the host built them; a caller that finds
+// another writing leaves its packets to that one.
+type linkWriter struct {
+	mu      sync.Mutex
+	queue   []*host.Batch // built, not yet written
+	spare   []*host.Batch
+	written []*host.Batch // to give back to the host
+	writing bool
+}
+
+// queueOutput moves what the host built to the writer's queue and gives
+// the host back what was written. Called with the stack's lock held.
+func (s *Stack) queueOutput() {
+	w := &s.tx
+	w.mu.Lock()
+	w.queue = s.host.TakeOutput(w.queue)
+	for _, b := range w.written {
+		s.host.Recycle(b)
+	}
+	clear(w.written)
+	w.written = w.written[:0]
+	w.mu.Unlock()
+}
+
+// unlock releases the stack's lock, then writes the queued packets unless
+// another caller is writing.
 func (s *Stack) unlock() {
-	if s.writing || len(s.txq) == 0 {
-		s.mu.Unlock()
+	s.mu.Unlock()
+	w := &s.tx
+	w.mu.Lock()
+	if w.writing || len(w.queue) == 0 {
+		w.mu.Unlock()
 		return
 	}
-	s.writing = true
-	for len(s.txq) > 0 {
-		batches := s.txq
-		s.txq = s.txSpare[:0]
-		s.mu.Unlock()
+	w.writing = true
+	for len(w.queue) > 0 {
+		batches := w.queue
+		w.queue = w.spare[:0]
+		w.mu.Unlock()
 		for _, b := range batches {
 			s.writeBatch(b)
 		}
-		s.mu.Lock()
-		for _, b := range batches {
-			s.host.Recycle(b)
-		}
+		w.mu.Lock()
+		w.written = append(w.written, batches...)
 		clear(batches)
-		s.txSpare = batches[:0]
+		w.spare = batches[:0]
 	}
-	s.writing = false
-	s.mu.Unlock()
+	w.writing = false
+	w.mu.Unlock()
 }
 
 // writeBatch writes one batch. A link error (a full device queue, say) is

@@ -155,7 +155,7 @@ func (c *PingConn) WriteToAddr(p []byte, dst netip.Addr) (int, error) {
 		return 0, c.opError("write", net.ErrClosed)
 	}
 	err := s.host.SendEcho(c.hs, dst, p)
-	s.txq = s.host.TakeOutput(s.txq)
+	s.queueOutput()
 	s.unlock()
 	if err != nil {
 		return 0, c.opError("write", os.NewSyscallError("sendto", err))

@@ -41,10 +41,8 @@ type Stack struct {
 	timer   clock.Timer
 	timerAt time.Duration
 
-	// Packets built under the lock and written after it (unlock).
-	txq, txSpare []*host.Batch
-	writing      bool              // a caller is writing txq to the link
-	txInfo       []link.PacketInfo // the writer's
+	tx     linkWriter        // packets built under the lock, written after it
+	txInfo []link.PacketInfo // the writer's
 
 	closed    bool
 	done      chan struct{}
@@ -156,7 +154,7 @@ func (s *Stack) Close() error {
 		}
 		s.host.Close(now)
 		s.handleEvents()
-		s.txq = s.host.TakeOutput(s.txq)
+		s.queueOutput()
 		s.closed = true
 		close(s.done)
 		for _, c := range s.conns {
@@ -258,7 +256,7 @@ func (s *Stack) flushLocked(now time.Duration) {
 	s.host.Flush(now)
 	s.handleEvents()
 	s.armTimer(now)
-	s.txq = s.host.TakeOutput(s.txq)
+	s.queueOutput()
 }
 
 // armTimer makes the stack's single timer fire at the host's deadline.

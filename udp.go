@@ -21,7 +21,7 @@ func (s *Stack) sendUDP(c *UDPConn, src, dst netip.AddrPort, p []byte) error {
 		return net.ErrClosed
 	}
 	err := s.host.SendUDP(s.now(), c.hs, src, dst, p)
-	s.txq = s.host.TakeOutput(s.txq)
+	s.queueOutput()
 	s.unlock()
 	if errno, ok := err.(syscall.Errno); ok {
 		return os.NewSyscallError("sendto", errno)

@@ -154,6 +154,6 @@ func (c *UDPConn) SendUnreachable() {
 		return
 	}
 	s.host.SendUnreachableFor(s.now(), c.hs)
-	s.txq = s.host.TakeOutput(s.txq)
+	s.queueOutput()
 	s.unlock()
 }
