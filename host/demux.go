@@ -111,8 +111,19 @@ func (h *Host) toListener(now time.Duration, t tcp.Tuple, seg *tcp.Segment) {
 	}
 	// RFC 9293 §3.10.7.1: no such connection, answer with a reset.
 	h.countDrop(t, seg, tcp.DropNoConnection)
-	o := h.out.Push(t)
-	if !tcp.ResetFor(seg, o) {
-		h.out.Segs = h.out.Segs[:len(h.out.Segs)-1]
+	h.sendReset(t, seg)
+}
+
+// sendReset sends the reset that answers seg, if any (never one for a
+// RST), counted and traced like the core's segments.
+func (h *Host) sendReset(t tcp.Tuple, seg *tcp.Segment) {
+	var rst tcp.Segment
+	if !tcp.ResetFor(seg, &rst) {
+		return
+	}
+	h.sendSegment(&t, &rst, 0)
+	h.env.Stats.OutRsts++
+	if h.trace != nil {
+		h.trace.Segment(Outbound, t, &rst)
 	}
 }
