@@ -12,14 +12,12 @@ import (
 // with timestamps) retires the old connection and goes on to the
 // listener or forwarder, as if it had matched nothing.
 func (h *Host) inputConn(now time.Duration, c *Conn, t tcp.Tuple, seg *tcp.Segment) {
-	if seg.Flags.Has(wire.FlagSYN) && c.tcb.State() == tcp.TimeWait {
-		// Only a SYN someone would take may end TIME-WAIT; others get
-		// the ACK TIME-WAIT sends.
-		c.tcb.RefuseReopen(!h.takesNewSYN(t))
-	}
-	c.tcb.Input(now, seg, &h.out)
+	// Only a SYN someone would take may end TIME-WAIT; others get the
+	// ACK TIME-WAIT sends.
+	reopen := seg.Flags.Has(wire.FlagSYN) && c.tcb.State() == tcp.TimeWait && h.takesNewSYN(t)
+	reopened := c.tcb.InputMayReopen(now, seg, &h.out, reopen)
 	h.Touch(c)
-	if c.tcb.PendingEvents()&tcp.EvReopen != 0 {
+	if reopened {
 		h.connEvents(c)
 		c.dirty = false
 		h.toListener(now, t, seg)
