@@ -1,6 +1,7 @@
 package threeway
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/threeway-tcp/threeway/host"
@@ -60,6 +61,26 @@ func (s *Stack) unlock() {
 	}
 	w.writing = false
 	w.mu.Unlock()
+}
+
+// drainWrites returns once every queued packet is written: Close's last
+// RSTs go out before the link closes, whichever caller writes them.
+func (s *Stack) drainWrites() {
+	w := &s.tx
+	for {
+		w.mu.Lock()
+		busy, queued := w.writing, len(w.queue) > 0
+		w.mu.Unlock()
+		switch {
+		case !busy && !queued:
+			return
+		case !busy:
+			s.mu.Lock()
+			s.unlock()
+		default:
+			runtime.Gosched()
+		}
+	}
 }
 
 // writeBatch writes one batch. A link error (a full device queue, say) is

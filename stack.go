@@ -164,7 +164,8 @@ func (s *Stack) Close() error {
 		if s.timer != nil {
 			s.timer.Stop()
 		}
-		s.unlock() // the RSTs go out before the link closes
+		s.unlock()
+		s.drainWrites() // the RSTs go out before the link closes
 		s.link.Close()
 		s.readerWG.Wait()
 	})
