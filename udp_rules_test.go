@@ -277,6 +277,7 @@ func udpBenchSetup(tb testing.TB) (*Stack, *UDPConn, []byte) {
 func udpReceiveOne(s *Stack, c *UDPConn, pkt, buf []byte) {
 	s.mu.Lock()
 	s.host.Input(s.now(), pkt, false)
+	s.handleEvents()
 	s.mu.Unlock()
 	if n, _, err := c.ReadFromUDPAddrPort(buf); err != nil || n != 1200 {
 		panic(err)

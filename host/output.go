@@ -9,11 +9,11 @@ import (
 )
 
 // Batch is up to BatchSize packets for the link, in the order they are to
-// be written. The caller of TakeOutput owns it until Recycle.
+// be written. The caller of TakeOutput owns it, and its packets' buffers,
+// until Recycle.
 type Batch struct {
 	Pkts [][]byte
 	Meta []PacketMeta // aligned with Pkts
-	bufs [][]byte     // backing buffers, one per slot
 }
 
 // PacketMeta is what the link is asked to do for one packet (see
@@ -26,34 +26,30 @@ type PacketMeta struct {
 // BatchSize is the most packets in one Batch.
 const BatchSize = 64
 
-// maxFreeBatches bounds the batches kept for reuse: as many as callers
-// queue while one writes, under load.
-const maxFreeBatches = 32
+// Spare batches and packet buffers kept for reuse: as many as are out
+// being written under load, buffers up to maxFreeBytes.
+const (
+	maxFreeBatches = 64
+	maxFreeBytes   = 4 << 20
+)
 
 // MaxHeaders is the most header bytes a TCP packet has: IPv6 (40) and
 // TCP with 40 bytes of options (60).
 const MaxHeaders = 100
 
-// txQueue is the packets built and not yet taken, and spare batches.
+// txQueue is the packets built and not yet taken, and spare batches and
+// buffers. Buffers are pooled one by one, so a batch taken after one
+// packet holds one buffer.
 type txQueue struct {
-	size int
-	cur  *Batch
-	full []*Batch
-	free []*Batch
+	size     int
+	cur      *Batch
+	full     []*Batch
+	free     []*Batch
+	freeBufs [][]byte
+	next     []byte // the buffer slot handed out, until commit
 }
 
 func (q *txQueue) init(size int) { q.size = size }
-
-func (q *txQueue) newBatch() *Batch {
-	if n := len(q.free); n > 0 {
-		b := q.free[n-1]
-		q.free = q.free[:n-1]
-		return b
-	}
-	// Buffers are made as slots are first used: a batch taken after
-	// one packet costs one buffer, and keeps it when recycled.
-	return &Batch{bufs: make([][]byte, BatchSize), Pkts: make([][]byte, 0, BatchSize), Meta: make([]PacketMeta, 0, BatchSize)}
-}
 
 // slot returns the buffer for the next packet.
 func (q *txQueue) slot() []byte {
@@ -63,18 +59,33 @@ func (q *txQueue) slot() []byte {
 		q.full = append(q.full, q.cur)
 		q.cur = q.newBatch()
 	}
-	b := &q.cur.bufs[len(q.cur.Pkts)]
-	if *b == nil {
-		*b = make([]byte, q.size+60)
+	if q.next == nil {
+		if n := len(q.freeBufs); n > 0 {
+			q.next = q.freeBufs[n-1]
+			q.freeBufs[n-1] = nil
+			q.freeBufs = q.freeBufs[:n-1]
+		} else {
+			q.next = make([]byte, q.size+60)
+		}
 	}
-	return *b
+	return q.next
+}
+
+func (q *txQueue) newBatch() *Batch {
+	if n := len(q.free); n > 0 {
+		b := q.free[n-1]
+		q.free = q.free[:n-1]
+		return b
+	}
+	return &Batch{Pkts: make([][]byte, 0, BatchSize), Meta: make([]PacketMeta, 0, BatchSize)}
 }
 
 // commit appends the first n bytes of the slot as a packet.
 func (q *txQueue) commit(n int, m PacketMeta) {
 	b := q.cur
-	b.Pkts = append(b.Pkts, b.bufs[len(b.Pkts)][:n])
+	b.Pkts = append(b.Pkts, q.next[:n])
 	b.Meta = append(b.Meta, m)
+	q.next = nil
 }
 
 // TakeOutput appends the batches of packets built since the last call to
@@ -91,13 +102,19 @@ func (h *Host) TakeOutput(dst []*Batch) []*Batch {
 	return dst
 }
 
-// Recycle returns a written batch for reuse.
+// Recycle returns a written batch and its buffers for reuse.
 func (h *Host) Recycle(b *Batch) {
+	q := &h.tx
+	for _, p := range b.Pkts {
+		if (len(q.freeBufs)+1)*cap(p) <= maxFreeBytes {
+			q.freeBufs = append(q.freeBufs, p[:cap(p)])
+		}
+	}
 	clear(b.Pkts)
 	b.Pkts = b.Pkts[:0]
 	b.Meta = b.Meta[:0]
-	if len(h.tx.free) < maxFreeBatches {
-		h.tx.free = append(h.tx.free, b)
+	if len(q.free) < maxFreeBatches {
+		q.free = append(q.free, b)
 	}
 }
 
