@@ -3,6 +3,7 @@ package threeway
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/threeway-tcp/threeway/host"
 )
@@ -20,12 +21,18 @@ type linkWriter struct {
 	spare   []*host.Batch
 	written []*host.Batch // to give back to the host
 	writing bool
+	// busy: queue or written holds batches (set under mu), so callers
+	// with nothing to hand over skip the lock.
+	busy atomic.Bool
 }
 
 // queueOutput moves what the host built to the writer's queue and gives
 // the host back what was written. Called with the stack's lock held.
 func (s *Stack) queueOutput() {
 	w := &s.tx
+	if !s.host.HasOutput() && !w.busy.Load() {
+		return
+	}
 	w.mu.Lock()
 	w.queue = s.host.TakeOutput(w.queue)
 	for _, b := range w.written {
@@ -33,6 +40,7 @@ func (s *Stack) queueOutput() {
 	}
 	clear(w.written)
 	w.written = w.written[:0]
+	w.busy.Store(len(w.queue) > 0)
 	w.mu.Unlock()
 }
 
@@ -41,6 +49,9 @@ func (s *Stack) queueOutput() {
 func (s *Stack) unlock() {
 	s.mu.Unlock()
 	w := &s.tx
+	if !w.busy.Load() {
+		return // nothing queued by anyone: no write to do
+	}
 	w.mu.Lock()
 	if w.writing || len(w.queue) == 0 {
 		w.mu.Unlock()
@@ -58,6 +69,7 @@ func (s *Stack) unlock() {
 		w.written = append(w.written, batches...)
 		clear(batches)
 		w.spare = batches[:0]
+		w.busy.Store(true) // written batches wait for the host
 	}
 	w.writing = false
 	w.mu.Unlock()

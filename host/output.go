@@ -88,6 +88,11 @@ func (q *txQueue) commit(n int, m PacketMeta) {
 	q.next = nil
 }
 
+// HasOutput reports whether TakeOutput has packets to give.
+func (h *Host) HasOutput() bool {
+	return len(h.tx.full) > 0 || h.tx.cur != nil && len(h.tx.cur.Pkts) > 0
+}
+
 // TakeOutput appends the batches of packets built since the last call to
 // dst, oldest first. Each must go back with Recycle once written.
 func (h *Host) TakeOutput(dst []*Batch) []*Batch {
