@@ -2,6 +2,7 @@ package threeway
 
 import (
 	"errors"
+	"github.com/threeway-tcp/threeway/host"
 	"net"
 	"net/netip"
 	"strconv"
@@ -89,33 +90,12 @@ func checkFamily(a netip.Addr, fam int, address string) error {
 
 // Ephemeral ports, like Linux's net.ipv4.ip_local_port_range.
 const (
-	ephemeralLow  = 32768
-	ephemeralHigh = 60999
+	ephemeralLow  = host.EphemeralLow
+	ephemeralHigh = host.EphemeralHigh
 )
 
 // pickPort chooses a random free ephemeral port for a connection from
-// src to dst (RFC 6056 §3.3.1: random port selection).
+// src to dst (RFC 6056 §3.3.1), in the host's tables.
 func (s *Stack) pickPort(src netip.Addr, dst netip.AddrPort) uint16 {
-	n := ephemeralHigh - ephemeralLow + 1
-	start := s.rng.IntN(n)
-	for i := 0; i < n; i++ {
-		p := uint16(ephemeralLow + (start+i)%n)
-		t := tupleFor(src, p, dst)
-		if s.conns[t] == nil && s.findListener(src, p) == nil {
-			return p
-		}
-	}
-	return 0
-}
-
-func (s *Stack) pickListenPort(a netip.Addr) uint16 {
-	n := ephemeralHigh - ephemeralLow + 1
-	start := s.rng.IntN(n)
-	for i := 0; i < n; i++ {
-		p := uint16(ephemeralLow + (start+i)%n)
-		if !s.listenConflict(listenKey{a, p}) {
-			return p
-		}
-	}
-	return 0
+	return s.host.PickPort(src, dst)
 }

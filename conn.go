@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/tcp"
 )
 
@@ -17,16 +18,11 @@ import (
 // *net.TCPConn methods programs use: CloseWrite, CloseRead, SetNoDelay,
 // SetLinger, SetReadBuffer, SetWriteBuffer.
 type Conn struct {
-	s        *Stack
-	tcb      *tcp.Conn
-	tuple    tcp.Tuple
-	listener *Listener // while unaccepted
-	foreign  bool      // counted in the stack's foreign addresses
-
-	// Stack-lock-guarded bookkeeping.
-	dirty    bool
-	heapIdx  int
-	deadline time.Duration
+	s   *Stack
+	hc  *host.Conn
+	tcb *tcp.Conn // hc's
+	// tuple is tcb's, read by the tests' tracers.
+	tuple tcp.Tuple
 
 	deadlines
 	rtimer     clock.Timer // guarded by readMu
@@ -38,13 +34,6 @@ type Conn struct {
 	linger0    atomic.Bool
 }
 
-func (s *Stack) newConn(tcb *tcp.Conn, t tcp.Tuple) *Conn {
-	return &Conn{
-		s: s, tcb: tcb, tuple: t, heapIdx: -1,
-		deadlines: deadlines{rwait: make(chan struct{}, 1), wwait: make(chan struct{}, 1)},
-	}
-}
-
 func (c *Conn) wakeAll() {
 	notify(c.rwait)
 	notify(c.wwait)
@@ -52,12 +41,14 @@ func (c *Conn) wakeAll() {
 
 // LocalAddr returns the local endpoint as a *net.TCPAddr.
 func (c *Conn) LocalAddr() net.Addr {
-	return net.TCPAddrFromAddrPort(netipAddrPort(c.tuple.LocalAddr, c.tuple.LocalPort))
+	t := c.tcb.Tuple() // fixed when the TCB was made: no lock needed
+	return net.TCPAddrFromAddrPort(netipAddrPort(t.LocalAddr, t.LocalPort))
 }
 
 // RemoteAddr returns the remote endpoint as a *net.TCPAddr.
 func (c *Conn) RemoteAddr() net.Addr {
-	return net.TCPAddrFromAddrPort(netipAddrPort(c.tuple.RemoteAddr, c.tuple.RemotePort))
+	t := c.tcb.Tuple()
+	return net.TCPAddrFromAddrPort(netipAddrPort(t.RemoteAddr, t.RemotePort))
 }
 
 // State returns the connection's current TCP state.
@@ -107,18 +98,33 @@ func syscallName(op string) string {
 	return op
 }
 
-// do runs f on the connection under the stack lock, then sends what it
-// produced and handles its events.
-func (c *Conn) do(f func(now time.Duration)) {
+// do runs f on the connection under the stack lock, then lets the host
+// send what it produced and report its events. After Stack.Close it
+// does nothing and reports false.
+func (c *Conn) do(f func(now time.Duration)) bool {
 	s := c.s
 	s.holdClock()
 	defer s.releaseClock()
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
 	now := s.now()
 	f(now)
-	s.markDirty(c)
+	s.host.Touch(c.hc)
 	s.flushLocked(now)
-	s.mu.Unlock()
+	s.unlock()
+	return true
+}
+
+// doOp is do for a setter: an error wrapping net.ErrClosed after
+// Stack.Close.
+func (c *Conn) doOp(op string, f func(now time.Duration)) error {
+	if !c.do(f) {
+		return c.opError(op, net.ErrClosed)
+	}
+	return nil
 }
 
 // wait blocks until ch is signalled, the deadline passes (false), or the
@@ -159,14 +165,16 @@ var errWouldBlock = syscall.EAGAIN
 // or errWouldBlock. The caller holds readMu.
 func (c *Conn) readOnce(p []byte) (int, error) {
 	switch {
-	case c.closed.Load():
+	case c.closed.Load() || c.s.isClosed():
 		return 0, c.opError("read", net.ErrClosed)
 	case c.readClosed.Load():
 		return 0, io.EOF
 	}
 	var n int
 	var err error
-	c.do(func(time.Duration) { n, err = c.tcb.Read(p) })
+	if !c.do(func(time.Duration) { n, err = c.tcb.Read(p) }) {
+		return 0, c.opError("read", net.ErrClosed)
+	}
 	switch {
 	case err == tcp.ErrNotConnected:
 		return n, c.opError("read", net.ErrClosed)
@@ -203,24 +211,19 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 }
 
-func (c *Conn) isStackClosed() bool {
-	select {
-	case <-c.s.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) isStackClosed() bool { return c.s.isClosed() }
 
 // writeOnce queues what fits of p without waiting: the count, a final
 // error, or errWouldBlock when nothing fits. The caller holds writeMu.
 func (c *Conn) writeOnce(p []byte) (int, error) {
-	if c.closed.Load() {
+	if c.closed.Load() || c.s.isClosed() {
 		return 0, c.opError("write", net.ErrClosed)
 	}
 	var n int
 	var err error
-	c.do(func(time.Duration) { n, err = c.tcb.Write(p) })
+	if !c.do(func(time.Duration) { n, err = c.tcb.Write(p) }) {
+		return 0, c.opError("write", net.ErrClosed)
+	}
 	switch {
 	case err == tcp.ErrNotConnected:
 		return n, c.opError("write", syscall.EPIPE)
@@ -265,15 +268,15 @@ func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
 		return c.opError("close", net.ErrClosed)
 	}
-	c.do(func(now time.Duration) {
+	err := c.doOp("close", func(now time.Duration) {
 		if c.linger0.Load() {
-			c.tcb.Abort(now, &c.s.out)
+			c.s.host.AbortConn(now, c.hc)
 		} else {
-			c.tcb.Close(now, &c.s.out)
+			c.s.host.CloseConn(now, c.hc)
 		}
 	})
 	c.wakeAll()
-	return nil
+	return err
 }
 
 // CloseWrite sends a FIN after the queued data (a half-close).
@@ -281,13 +284,12 @@ func (c *Conn) CloseWrite() error {
 	if c.closed.Load() {
 		return c.opError("close", net.ErrClosed)
 	}
-	c.do(func(now time.Duration) { c.tcb.CloseWrite(now) })
-	return nil
+	return c.doOp("close", func(now time.Duration) { c.tcb.CloseWrite(now) })
 }
 
 // CloseRead makes further reads return io.EOF.
 func (c *Conn) CloseRead() error {
-	if c.closed.Load() {
+	if c.closed.Load() || c.s.isClosed() {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.readClosed.Store(true)
@@ -298,14 +300,16 @@ func (c *Conn) CloseRead() error {
 // SetLinger(0) makes Close abort the connection with a RST (RFC 9293
 // §3.10.5). Other values keep the default graceful close.
 func (c *Conn) SetLinger(sec int) error {
+	if c.s.isClosed() {
+		return c.opError("set", net.ErrClosed)
+	}
 	c.linger0.Store(sec == 0)
 	return nil
 }
 
 // SetNoDelay turns Nagle's algorithm off (true, the default as in Go) or on.
 func (c *Conn) SetNoDelay(noDelay bool) error {
-	c.do(func(time.Duration) { c.tcb.SetNoDelay(noDelay) })
-	return nil
+	return c.doOp("set", func(time.Duration) { c.tcb.SetNoDelay(noDelay) })
 }
 
 // SetSynRetries sets how many times the connection's SYN is sent again
@@ -317,12 +321,10 @@ func (c *Conn) SetSynRetries(n int) {
 
 // SetReadBuffer sets the receive buffer size; effective before the handshake.
 func (c *Conn) SetReadBuffer(n int) error {
-	c.do(func(time.Duration) { c.tcb.SetBuffers(0, n) })
-	return nil
+	return c.doOp("set", func(time.Duration) { c.tcb.SetBuffers(0, n) })
 }
 
 // SetWriteBuffer sets the send buffer size; effective before the handshake.
 func (c *Conn) SetWriteBuffer(n int) error {
-	c.do(func(time.Duration) { c.tcb.SetBuffers(n, 0) })
-	return nil
+	return c.doOp("set", func(time.Duration) { c.tcb.SetBuffers(n, 0) })
 }

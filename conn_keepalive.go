@@ -20,10 +20,9 @@ func (c *Conn) SetKeepAlivePeriod(d time.Duration) error {
 // SetKeepAliveConfig configures keep-alives as net.TCPConn's method does:
 // zero fields take the defaults (2 h idle, 75 s interval, 9 probes).
 func (c *Conn) SetKeepAliveConfig(cfg net.KeepAliveConfig) error {
-	c.do(func(now time.Duration) {
+	return c.doOp("set", func(now time.Duration) {
 		c.tcb.SetKeepAlive(now, cfg.Enable, cfg.Idle, cfg.Interval, cfg.Count)
 	})
-	return nil
 }
 
 var _ interface {

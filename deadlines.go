@@ -1,6 +1,7 @@
 package threeway
 
 import (
+	"net"
 	"sync/atomic"
 	"time"
 )
@@ -11,19 +12,36 @@ import (
 // UDPConn and PingConn embed them; a socket that never blocks a writer
 // leaves wwait nil.
 type deadlines struct {
+	done                 <-chan struct{} // the stack's: closed by Stack.Close
 	rwait, wwait         chan struct{}
 	rdeadline, wdeadline atomic.Int64 // unix nanoseconds of the stack's clock; 0 = none
 }
 
 // SetDeadline sets the read and write deadlines, in the stack clock's time.
 func (d *deadlines) SetDeadline(t time.Time) error {
-	d.SetReadDeadline(t)
-	d.SetWriteDeadline(t)
-	return nil
+	if err := d.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return d.SetWriteDeadline(t)
+}
+
+// errDeadlineClosed is the error of setting a deadline after Stack.Close.
+var errDeadlineClosed = &net.OpError{Op: "set", Err: net.ErrClosed}
+
+func (d *deadlines) stackClosed() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // SetReadDeadline sets the read deadline; a blocked Read rechecks it.
 func (d *deadlines) SetReadDeadline(t time.Time) error {
+	if d.stackClosed() {
+		return errDeadlineClosed
+	}
 	setDeadline(&d.rdeadline, t)
 	notify(d.rwait)
 	return nil
@@ -31,6 +49,9 @@ func (d *deadlines) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline sets the write deadline; a blocked Write rechecks it.
 func (d *deadlines) SetWriteDeadline(t time.Time) error {
+	if d.stackClosed() {
+		return errDeadlineClosed
+	}
 	setDeadline(&d.wdeadline, t)
 	notify(d.wwait)
 	return nil

@@ -465,7 +465,7 @@ func TestRetiredConnLeavesNoTimer(t *testing.T) {
 	sc.SetKeepAlivePeriod(10 * time.Millisecond)
 	sc.SetNoDelay(false)
 	n.server.mu.Lock()
-	left := len(n.server.timers)
+	left := n.server.host.Timed()
 	n.server.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d connections on the timer heap after the only one closed", left)

@@ -3,7 +3,7 @@ package threeway
 import (
 	"net/netip"
 
-	"github.com/threeway-tcp/threeway/wire"
+	"github.com/threeway-tcp/threeway/host"
 )
 
 // EchoRequest is an ICMP or ICMPv6 echo request to an address a
@@ -22,53 +22,26 @@ type EchoRequest struct {
 func (e *EchoRequest) Reply() error {
 	s := e.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrStackClosed
 	}
-	typ := uint8(wire.ICMPv4EchoReply)
-	if !e.Dst.Is4() {
-		typ = wire.ICMPv6EchoReply
-	}
-	s.sendICMP(e.Dst, e.Src, typ, 0, e.Rest, e.Data)
-	s.writeBatch()
+	s.host.EchoReply(e.Src, e.Dst, e.Rest, e.Data)
+	s.queueOutput()
+	s.unlock()
 	return nil
 }
 
-// forwardEcho handles an echo request to an address the stack does not
-// own. It reports whether the request was for a forwarder (answered,
-// handed over or dropped by it).
-func (s *Stack) forwardEcho(src, dst netip.Addr, rest uint32, body []byte) bool {
-	f := s.forwarderFor(dst)
-	if f == nil {
-		return false
-	}
-	switch {
-	case f.opts.EchoHandler != nil:
-		limit := f.opts.MaxPending
-		if limit <= 0 {
-			limit = 1024
-		}
-		if f.echoes.Add(1) > int32(limit) {
-			f.echoes.Add(-1)
-			f.echoStat.Dropped++
-			return true
-		}
-		f.echoStat.Handed++
-		e := &EchoRequest{s: s, Src: src, Dst: dst, Rest: rest, Data: append([]byte(nil), body...)}
-		go func() {
-			defer f.echoes.Add(-1)
-			f.opts.EchoHandler(e)
+// echo runs the forwarder's EchoHandler on an echo request the host
+// handed out. Called with the stack lock held.
+func (f *Forwarder) echo(he *host.Echo) {
+	e := &EchoRequest{s: f.s, Src: he.Src, Dst: he.Dst, Rest: he.Rest, Data: he.Data}
+	go func() {
+		defer func() {
+			f.s.mu.Lock()
+			f.hf.EchoDone()
+			f.s.mu.Unlock()
 		}()
-	case f.opts.Echo:
-		f.echoStat.Answered++
-		typ := uint8(wire.ICMPv4EchoReply)
-		if !dst.Is4() {
-			typ = wire.ICMPv6EchoReply
-		}
-		s.sendICMP(dst, src, typ, 0, rest, body)
-	default:
-		f.echoStat.Dropped++
-	}
-	return true
+		f.opts.EchoHandler(e)
+	}()
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/tcp"
 	"github.com/threeway-tcp/threeway/wire"
 )
@@ -82,11 +83,8 @@ func (r *ForwardRequest) decide(f func(now time.Duration) error) error {
 	}
 	now := s.now()
 	err := f(now)
-	if c := r.conn; c != nil {
-		s.markDirty(c)
-	}
 	s.flushLocked(now)
-	s.mu.Unlock()
+	s.unlock()
 	r.cancel(nil)
 	if errors.Is(err, tcp.ErrRequestGone) {
 		if cause := context.Cause(r.ctx); cause != nil && cause != context.Canceled {
@@ -103,7 +101,7 @@ func (r *ForwardRequest) Complete(ctx context.Context) (*Conn, error) {
 	var c *Conn
 	err := r.decide(func(now time.Duration) error {
 		s := r.f.s
-		tcb, err := r.f.core.Complete(now, r.r, &s.out)
+		hc, err := s.host.ForwardComplete(now, r.f.hf, r.r, r.hadConn())
 		if err != nil {
 			return err
 		}
@@ -111,7 +109,7 @@ func (r *ForwardRequest) Complete(ctx context.Context) (*Conn, error) {
 			c = r.conn
 			return nil
 		}
-		c = s.fileConn(tcb, r.r.Tuple)
+		c = s.wrap(hc)
 		return nil
 	})
 	if err != nil {
@@ -127,7 +125,7 @@ func (r *ForwardRequest) Complete(ctx context.Context) (*Conn, error) {
 // fails with ECONNREFUSED.
 func (r *ForwardRequest) Reject() error {
 	return r.decide(func(now time.Duration) error {
-		return r.f.core.Reject(now, r.r, &r.f.s.out)
+		return r.f.s.host.ForwardReject(now, r.f.hf, r.r, r.hadConn())
 	})
 }
 
@@ -138,14 +136,7 @@ func (r *ForwardRequest) Reject() error {
 // IPv4, 3 for IPv6; administratively prohibited: 13 and 1).
 func (r *ForwardRequest) RejectUnreachable(code uint8) error {
 	return r.decide(func(now time.Duration) error {
-		s := r.f.s
-		if err := r.f.core.Forget(now, r.r, &s.out); err != nil {
-			return err
-		}
-		if r.conn == nil {
-			s.unreachableSYN(r.r, code)
-		}
-		return nil
+		return r.f.s.host.ForwardForget(now, r.f.hf, r.r, r.hadConn(), true, code)
 	})
 }
 
@@ -154,33 +145,14 @@ func (r *ForwardRequest) RejectUnreachable(code uint8) error {
 // retransmissions are absorbed rather than made into new requests.
 func (r *ForwardRequest) Drop() error {
 	return r.decide(func(now time.Duration) error {
-		return r.f.core.Forget(now, r.r, &r.f.s.out)
+		return r.f.s.host.ForwardForget(now, r.f.hf, r.r, r.hadConn(), false, 0)
 	})
 }
 
-// unreachableSYN sends the ICMP error for a forwarded SYN: its body is
-// the SYN's IP header and TCP header as the client sent them, which the
-// client matches to its connection (RFC 792; RFC 4443 §3.1; RFC 5927 §4.1
-// wants the sequence number in it to be one the client sent).
-func (s *Stack) unreachableSYN(r *tcp.Request, code uint8) {
-	t := r.Tuple
-	var tcpHdr [wire.TCPHeaderLen]byte
-	f := wire.TCPFields{
-		SrcPort: t.RemotePort, DstPort: t.LocalPort, Seq: uint32(r.SYN.Seq),
-		Flags: r.SYN.Flags, Window: r.SYN.Window,
+// hadConn is the host connection a SYN cookie already made, or nil.
+func (r *ForwardRequest) hadConn() *host.Conn {
+	if r.conn == nil {
+		return nil
 	}
-	if wire.EncodeTCP(tcpHdr[:], &f, &wire.Options{}, nil) == 0 {
-		return
-	}
-	wire.TCP(tcpHdr[:]).SetChecksum(wire.TCPChecksum(t.RemoteAddr, t.LocalAddr, tcpHdr[:]))
-	var pkt [wire.IPv6HeaderLen + wire.TCPHeaderLen]byte
-	if t.LocalAddr.Is4() {
-		wire.EncodeIPv4(pkt[:], &wire.IPv4Fields{Src: t.RemoteAddr, Dst: t.LocalAddr, Protocol: wire.ProtoTCP, TTL: 64, DontFragment: true, PayloadLen: len(tcpHdr)})
-		copy(pkt[wire.IPv4HeaderLen:], tcpHdr[:])
-		s.sendICMP(t.LocalAddr, t.RemoteAddr, wire.ICMPv4DestUnreach, code, 0, pkt[:wire.IPv4HeaderLen+len(tcpHdr)])
-		return
-	}
-	wire.EncodeIPv6(pkt[:], &wire.IPv6Fields{Src: t.RemoteAddr, Dst: t.LocalAddr, NextHeader: wire.ProtoTCP, HopLimit: 64, PayloadLen: len(tcpHdr)})
-	copy(pkt[wire.IPv6HeaderLen:], tcpHdr[:])
-	s.sendICMP(t.LocalAddr, t.RemoteAddr, wire.ICMPv6DestUnreach, code, 0, pkt[:])
+	return r.conn.hc
 }

@@ -3,23 +3,11 @@ package threeway
 import (
 	"errors"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/tcp"
 )
-
-// transparentState is what the stack keeps for traffic that is not to
-// its own addresses: forwarders, and the foreign local addresses of the
-// connections forwarders and spoofing dials made.
-type transparentState struct {
-	forwarders []*Forwarder
-	// foreign counts live connections by local address, for addresses
-	// the stack does not own: their packets are accepted while any lives.
-	foreign  map[netip.Addr]int
-	spoofing bool
-	expired  []*tcp.Request
-}
 
 // ForwardHandler decides a forwarded SYN. It runs in a goroutine of its
 // own and must decide once: Complete, Reject, RejectUnreachable or Drop.
@@ -53,20 +41,14 @@ type ForwardOptions struct {
 // own, for a transparent proxy, VPN or tunnel endpoint: every SYN to a
 // covered address and port with no listener becomes one ForwardRequest.
 type Forwarder struct {
-	s        *Stack
-	prefixes []netip.Prefix
-	handler  ForwardHandler
-	opts     ForwardOptions
-	core     *tcp.Forwarder
-	echoes   atomic.Int32
-	closed   bool
-	echoStat EchoStats
+	s       *Stack
+	handler ForwardHandler
+	opts    ForwardOptions
+	hf      *host.Forwarder // guarded by the stack lock
 }
 
 // EchoStats count the echo requests a forwarder saw.
-type EchoStats struct {
-	Answered, Handed, Dropped uint64
-}
+type EchoStats = host.EchoStats
 
 // ForwardStats are a forwarder's counters.
 type ForwardStats struct {
@@ -92,22 +74,20 @@ func (s *Stack) Forward(prefixes []netip.Prefix, handler ForwardHandler, opts Fo
 		}
 		ps[i] = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked()
 	}
-	f := &Forwarder{s: s, prefixes: ps, handler: handler, opts: opts, core: tcp.NewForwarder(s.env)}
-	f.core.Timeout, f.core.MaxPending, f.core.MaxPerSource = opts.Timeout, opts.MaxPending, opts.MaxPerSource
+	f := &Forwarder{s: s, handler: handler, opts: opts}
+	maxEchoes := opts.MaxPending
+	if maxEchoes <= 0 {
+		maxEchoes = 1024
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrStackClosed
 	}
-	s.transparent.forwarders = append(s.transparent.forwarders, f)
-	go func() {
-		// The stack's end ends every pending request's context.
-		<-s.done
-		s.mu.Lock()
-		f.closeLocked(s.now())
-		s.out.Reset() // the link is gone: nothing more is sent
-		s.mu.Unlock()
-	}()
+	f.hf = s.host.Forward(host.ForwarderConfig{Prefixes: ps, Echo: opts.Echo, EchoHandler: opts.EchoHandler != nil, MaxEchoes: maxEchoes})
+	f.hf.User = f
+	core := f.hf.Core()
+	core.Timeout, core.MaxPending, core.MaxPerSource = opts.Timeout, opts.MaxPending, opts.MaxPerSource
 	return f, nil
 }
 
@@ -116,134 +96,47 @@ func (s *Stack) Forward(prefixes []netip.Prefix, handler ForwardHandler, opts Fo
 func (f *Forwarder) Close() error {
 	s := f.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.closed {
+	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
 	now := s.now()
-	f.closeLocked(now)
+	s.host.CloseForwarder(now, f.hf)
 	s.flushLocked(now)
+	s.unlock()
 	return nil
-}
-
-func (f *Forwarder) closeLocked(now time.Duration) {
-	if f.closed {
-		return
-	}
-	f.closed = true
-	s := f.s
-	fs := s.transparent.forwarders
-	for i, x := range fs {
-		if x == f {
-			s.transparent.forwarders = append(fs[:i:i], fs[i+1:]...)
-			break
-		}
-	}
-	for _, r := range f.core.Close(now, &s.out, nil) {
-		f.ended(r, errForwarderClosed)
-	}
 }
 
 // Stats returns the forwarder's counters.
 func (f *Forwarder) Stats() ForwardStats {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	st := ForwardStats{ForwardStats: f.core.Stats, Echo: f.echoStat}
-	st.PendingHalfOpen, st.PendingEstablished = f.core.Pending()
+	core := f.hf.Core()
+	st := ForwardStats{ForwardStats: core.Stats, Echo: f.hf.Echo}
+	st.PendingHalfOpen, st.PendingEstablished = core.Pending()
 	return st
 }
 
-func (f *Forwarder) covers(a netip.Addr) int {
-	best := -1
-	for _, p := range f.prefixes {
-		if p.Contains(a) {
-			best = max(best, p.Bits())
-		}
+// request starts the handler of a SYN the host got for f; hc is the
+// connection a SYN cookie already completed, if any. Called with the
+// stack lock held.
+func (f *Forwarder) request(r *tcp.Request, hc *host.Conn) {
+	req := f.newRequest(r)
+	if hc != nil {
+		req.conn = f.s.wrap(hc)
 	}
-	return best
+	go f.handle(req)
 }
 
-// forwarderFor returns the most specific forwarder covering a, or nil.
-func (s *Stack) forwarderFor(a netip.Addr) *Forwarder {
-	var best *Forwarder
-	bits := -1
-	for _, f := range s.transparent.forwarders {
-		if b := f.covers(a); b > bits {
-			best, bits = f, b
-		}
+// endCause is the Context cause of a request the host ended.
+func endCause(c host.EndCause) error {
+	switch c {
+	case host.EndTimeout:
+		return ErrForwardTimeout
+	case host.EndClientReset:
+		return errClientReset
 	}
-	return best
-}
-
-// forwardInput offers a segment that matched no connection and no
-// listener to the forwarder covering its destination. It reports whether
-// one took it.
-func (s *Stack) forwardInput(now time.Duration, t tcp.Tuple, seg *tcp.Segment) bool {
-	f := s.forwarderFor(t.LocalAddr)
-	if f == nil {
-		return false
-	}
-	r, reset := f.core.Input(now, t, seg, &s.out)
-	switch {
-	case r == nil:
-	case reset:
-		f.ended(r, errClientReset)
-	default:
-		req := f.newRequest(r)
-		if r.Conn != nil {
-			// A SYN cookie completed the handshake: the connection
-			// exists now, so what the client sends is kept.
-			req.conn = s.fileConn(r.Conn, t)
-		}
-		go f.handle(req)
-	}
-	return true
-}
-
-// takesNewSYN reports whether a SYN on t that matched no connection
-// would be taken, by a listener on an owned address or by a forwarder: a
-// TIME-WAIT connection on t may then give way to it (RFC 9293 §3.10.7.4).
-func (s *Stack) takesNewSYN(t tcp.Tuple) bool {
-	if l := s.findListener(t.LocalAddr, t.LocalPort); l != nil && s.isLocal(t.LocalAddr) {
-		return true
-	}
-	return s.forwarderFor(t.LocalAddr) != nil
-}
-
-// fileConn wraps a core connection and files it under t.
-func (s *Stack) fileConn(tcb *tcp.Conn, t tcp.Tuple) *Conn {
-	c := s.newConn(tcb, t)
-	s.conns[t] = c
-	s.refForeign(c)
-	s.markDirty(c)
-	return c
-}
-
-// refForeign counts c under its local address if the stack does not own
-// that address, so c's packets are accepted while it lives.
-func (s *Stack) refForeign(c *Conn) {
-	if s.isLocal(c.tuple.LocalAddr) {
-		return
-	}
-	if s.transparent.foreign == nil {
-		s.transparent.foreign = make(map[netip.Addr]int)
-	}
-	s.transparent.foreign[c.tuple.LocalAddr]++
-	c.foreign = true
-}
-
-// unrefForeign undoes refForeign when c is retired.
-func (s *Stack) unrefForeign(c *Conn) {
-	if !c.foreign {
-		return
-	}
-	c.foreign = false
-	a := c.tuple.LocalAddr
-	if n := s.transparent.foreign[a] - 1; n > 0 {
-		s.transparent.foreign[a] = n
-	} else {
-		delete(s.transparent.foreign, a)
-	}
+	return errForwarderClosed
 }
 
 func (f *Forwarder) handle(req *ForwardRequest) {
@@ -253,39 +146,4 @@ func (f *Forwarder) handle(req *ForwardRequest) {
 		}
 	}()
 	f.handler(req)
-}
-
-// ended tells a request's handler that it is over without a decision.
-func (f *Forwarder) ended(r *tcp.Request, cause error) {
-	if req, ok := r.Owner.(*ForwardRequest); ok {
-		req.cancel(cause)
-	}
-}
-
-// forwardDeadline is the earliest decision deadline of any forwarder.
-func (s *Stack) forwardDeadline() time.Duration {
-	at := tcp.Never
-	for _, f := range s.transparent.forwarders {
-		at = min(at, f.core.Deadline())
-	}
-	return at
-}
-
-// expireForwards rejects requests whose decision deadline passed.
-func (s *Stack) expireForwards(now time.Duration) {
-	for _, f := range s.transparent.forwarders {
-		if f.core.Deadline() > now {
-			continue
-		}
-		s.transparent.expired = f.core.Expire(now, &s.out, s.transparent.expired[:0])
-		for _, r := range s.transparent.expired {
-			if r.Conn != nil {
-				if c := s.conns[r.Tuple]; c != nil {
-					s.markDirty(c)
-				}
-			}
-			f.ended(r, ErrForwardTimeout)
-		}
-		clear(s.transparent.expired)
-	}
 }

@@ -110,14 +110,14 @@ func TestForwardAnyDestinationCompletes(t *testing.T) {
 	for _, tc := range []struct{ src, dst netip.Addr }{{clientAddr.Addr(), farAddr}, {client6A, farAddr6}} {
 		p := newForwardPeer(t, nil, Options{})
 		reqs := newRequests()
-		if _, err := p.stack.Forward(nil, reqs.handle, ForwardOptions{}); err != nil {
+		f, err := p.stack.Forward(nil, reqs.handle, ForwardOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		p.send(synTo(tc.src, tc.dst, 40000, 443, 1000))
 		req := reqs.next(t)
 		p.send(synTo(tc.src, tc.dst, 40000, 443, 1000)) // retransmitted
 		p.send(synTo(tc.src, tc.dst, 40000, 443, 1000))
-		f := p.stack.transparent.forwarders[0]
 		waitFor(t, 2*time.Second, "duplicates absorbed", func() bool { return f.Stats().Duplicates == 2 })
 		if req.Source() != netip.AddrPortFrom(tc.src, 40000) || req.Destination() != netip.AddrPortFrom(tc.dst, 443) {
 			t.Fatalf("request %v -> %v", req.Source(), req.Destination())

@@ -4,69 +4,20 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os"
-	"syscall"
 
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/tcp"
 )
-
-// listenKey is a listening address: a specific address, an unspecified
-// address of one family (0.0.0.0 or ::), or the zero Addr for both.
-type listenKey struct {
-	addr netip.Addr
-	port uint16
-}
 
 // Listener is a passive open on a Stack. It implements net.Listener.
 type Listener struct {
 	s       *Stack
 	network string
-	tcb     *tcp.Listener
-	key     listenKey
+	hl      *host.Listener
+	tcb     *tcp.Listener // hl's
+	key     host.Key
 	ready   chan struct{}
 	closed  chan struct{}
-}
-
-// findListener finds the listener for a local address and port: the
-// exact address first, then its family's wildcard, then the dual-stack one.
-func (s *Stack) findListener(a netip.Addr, port uint16) *Listener {
-	if l := s.listeners[listenKey{a, port}]; l != nil {
-		return l
-	}
-	wild := netip.IPv4Unspecified()
-	if !a.Is4() {
-		wild = netip.IPv6Unspecified()
-	}
-	if l := s.listeners[listenKey{wild, port}]; l != nil {
-		return l
-	}
-	return s.listeners[listenKey{netip.Addr{}, port}]
-}
-
-// listenConflict reports whether a listener already covers any address
-// that key would: as on Linux, a wildcard and a specific address on one
-// port collide, and so do the dual-stack wildcard and either family's.
-func (s *Stack) listenConflict(key listenKey) bool {
-	for k := range s.listeners {
-		if k.port == key.port && addrsOverlap(k.addr, key.addr) {
-			return true
-		}
-	}
-	return false
-}
-
-// addrsOverlap reports whether two listening addresses can receive the
-// same segment.
-func addrsOverlap(a, b netip.Addr) bool {
-	switch {
-	case !a.IsValid() || !b.IsValid():
-		return true // the dual-stack wildcard
-	case a.Is4() != b.Is4():
-		return false
-	case a.IsUnspecified() || b.IsUnspecified():
-		return true
-	}
-	return a == b
 }
 
 // Listen announces on the stack's address. network is "tcp", "tcp4" or
@@ -92,25 +43,19 @@ func (s *Stack) listen(network, address string) (*Listener, error) {
 	if s.closed {
 		return nil, opErr(ErrStackClosed)
 	}
-	if ap.Addr().IsValid() && !ap.Addr().IsUnspecified() && !s.isLocal(ap.Addr()) {
-		return nil, opErr(&net.AddrError{Err: "cannot assign requested address", Addr: ap.Addr().String()})
-	}
-	port := ap.Port()
-	if port == 0 {
-		port = s.pickListenPort(ap.Addr())
-		if port == 0 {
-			return nil, opErr(&net.AddrError{Err: "no free port", Addr: address})
+	hl, err := s.host.Listen(ap.Addr(), ap.Port())
+	if err != nil {
+		a := address
+		if err == host.ErrAddrNotOurs {
+			a = ap.Addr().String()
 		}
-	}
-	key := listenKey{ap.Addr(), port}
-	if s.listenConflict(key) {
-		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
+		return nil, opErr(bindError(err, a))
 	}
 	l := &Listener{
-		s: s, network: network, tcb: tcp.NewListener(s.env), key: key,
+		s: s, network: network, hl: hl, tcb: hl.TCB(), key: hl.Key(),
 		ready: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
-	s.listeners[key] = l
+	hl.User = l
 	return l, nil
 }
 
@@ -148,20 +93,13 @@ func (l *Listener) AcceptContext(ctx context.Context) (net.Conn, error) {
 			return nil, l.opError(net.ErrClosed)
 		default:
 		}
-		if tcb := l.tcb.Accept(); tcb != nil {
-			c := l.s.conns[tcb.Tuple()]
-			if c != nil {
-				c.listener = nil
-			}
+		if hc, more := l.s.host.Accept(l.hl); hc != nil {
 			// Wake the next Accept if more are ready.
-			if _, ready := l.tcb.Pending(); ready > 0 {
+			if more {
 				notify(l.ready)
 			}
 			l.s.mu.Unlock()
-			if c == nil {
-				continue
-			}
-			return c, nil
+			return hc.User.(*Conn), nil
 		}
 		l.s.mu.Unlock()
 		select {
@@ -183,33 +121,22 @@ func (l *Listener) opErrorFor(op string, err error) error {
 func (l *Listener) Close() error {
 	s := l.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	select {
 	case <-l.closed:
+		s.mu.Unlock()
 		return l.opErrorFor("close", net.ErrClosed)
 	default:
 	}
-	if s.closed {
-		l.closeLocked()
-		return nil
-	}
+	l.markClosed()
 	now := s.now()
-	s.closedCh = l.tcb.Close(now, &s.out, s.closedCh[:0])
-	for _, tcb := range s.closedCh {
-		if c := s.conns[tcb.Tuple()]; c != nil {
-			s.markDirty(c)
-		}
-	}
-	clear(s.closedCh)
-	l.closeLocked()
+	s.host.CloseListener(now, l.hl)
 	s.flushLocked(now)
+	s.unlock()
 	return nil
 }
 
-func (l *Listener) closeLocked() {
-	if l.s.listeners[l.key] == l {
-		delete(l.s.listeners, l.key)
-	}
+// markClosed makes Accept and Close report net.ErrClosed.
+func (l *Listener) markClosed() {
 	select {
 	case <-l.closed:
 	default:
@@ -219,9 +146,9 @@ func (l *Listener) closeLocked() {
 
 // Addr returns the listening address as a *net.TCPAddr.
 func (l *Listener) Addr() net.Addr {
-	a := l.key.addr
+	a := l.key.Addr
 	if !a.IsValid() {
 		a = netip.IPv6Unspecified()
 	}
-	return net.TCPAddrFromAddrPort(netipAddrPort(a, l.key.port))
+	return net.TCPAddrFromAddrPort(netipAddrPort(a, l.key.Port))
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 )
@@ -39,25 +40,16 @@ type Options struct {
 }
 
 // Direction tells a Tracer which way a segment went.
-type Direction uint8
+type Direction = host.Direction
 
 // Directions.
 const (
-	Inbound Direction = iota
-	Outbound
+	Inbound  = host.Inbound
+	Outbound = host.Outbound
 )
 
-func (d Direction) String() string {
-	if d == Inbound {
-		return "in"
-	}
-	return "out"
-}
-
-// Tracer hears about everything the stack does. Calls are made with the
-// stack's lock held: a Tracer must not call back into the stack.
-type Tracer interface {
-	Segment(dir Direction, t tcp.Tuple, seg *tcp.Segment)
-	StateChanged(t tcp.Tuple, from, to tcp.State)
-	Dropped(t tcp.Tuple, seg *tcp.Segment, reason tcp.DropReason)
-}
+// Tracer hears about everything the stack does: segments, state changes,
+// drops (host.Tracer). Calls are made with the stack's lock held: a
+// Tracer must not call back into the stack. One that also implements
+// host.ICMPTracer hears about the ICMP messages the stack sends.
+type Tracer = host.Tracer

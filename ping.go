@@ -9,14 +9,9 @@ import (
 	"syscall"
 
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/wire"
 )
-
-// pingKey names an echo socket: its family and ICMP identifier.
-type pingKey struct {
-	v6 bool
-	id uint16
-}
 
 // PingConn is an ICMP echo socket, like Linux's ping sockets (SOCK_DGRAM,
 // IPPROTO_ICMP): writes are echo request messages (type, code, checksum,
@@ -25,11 +20,11 @@ type pingKey struct {
 // RFC 4443 §4), header included.
 type PingConn struct {
 	s      *Stack
-	key    pingKey
+	hs     *host.Socket // its queue is guarded by the stack lock
+	v6     bool
 	local  netip.Addr // unspecified: any of the family's addresses
 	remote netip.Addr // the peer of a connected socket, else invalid
 
-	q udpQueue // guarded by the stack lock
 	deadlines
 	rtimer clock.Timer // guarded by readMu
 	readMu sync.Mutex
@@ -64,26 +59,12 @@ func (s *Stack) DialPing(network string, laddr, raddr netip.Addr) (*PingConn, er
 	if s.closed {
 		return nil, opErr(ErrStackClosed)
 	}
-	if !laddr.IsUnspecified() && !s.isLocal(laddr) {
-		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRNOTAVAIL))
+	hs, err := s.host.OpenPing(v6, laddr, raddr)
+	if err != nil {
+		return nil, opErr(os.NewSyscallError("bind", err))
 	}
-	if s.ping == nil {
-		s.ping = make(map[pingKey]*PingConn)
-	}
-	// A random free identifier, as Linux picks the socket's "port".
-	key := pingKey{v6: v6}
-	for i := 0; ; i++ {
-		if i == 1<<16 {
-			return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
-		}
-		key.id = uint16(s.rng.Uint32())
-		if s.ping[key] == nil && key.id != 0 {
-			break
-		}
-	}
-	c := &PingConn{s: s, key: key, local: laddr, remote: raddr, deadlines: deadlines{rwait: make(chan struct{}, 1)}}
-	c.q.init(udpQueueBytes)
-	s.ping[key] = c
+	c := &PingConn{s: s, hs: hs, v6: v6, local: laddr, remote: raddr, deadlines: deadlines{done: s.done, rwait: make(chan struct{}, 1)}}
+	hs.User = c
 	return c, nil
 }
 
@@ -92,20 +73,8 @@ func (s *Stack) ListenPing(network string, laddr netip.Addr) (*PingConn, error) 
 	return s.DialPing(network, laddr, netip.Addr{})
 }
 
-// pingInput queues an echo reply for the socket its identifier names.
-// Replies for no socket are ignored, as RFC 792 leaves them.
-func (s *Stack) pingInput(src, dst netip.Addr, m wire.ICMP) {
-	c := s.ping[pingKey{v6: !src.Is4(), id: uint16(m.RestOfHeader() >> 16)}]
-	if c == nil || !c.local.IsUnspecified() && c.local != dst || c.remote.IsValid() && c.remote != src {
-		return
-	}
-	if c.q.push(netip.AddrPortFrom(src, 0), m) {
-		notify(c.rwait)
-	}
-}
-
 // Identifier returns the ICMP identifier of the socket's echoes.
-func (c *PingConn) Identifier() uint16 { return c.key.id }
+func (c *PingConn) Identifier() uint16 { return c.hs.Identifier() }
 
 // LocalAddress returns the bound address (unspecified: any).
 func (c *PingConn) LocalAddress() netip.Addr { return c.local }
@@ -114,7 +83,7 @@ func (c *PingConn) LocalAddress() netip.Addr { return c.local }
 func (c *PingConn) RemoteAddress() netip.Addr { return c.remote }
 
 func (c *PingConn) network() string {
-	if c.key.v6 {
+	if c.v6 {
 		return "ping6"
 	}
 	return "ping4"
@@ -137,7 +106,7 @@ func (c *PingConn) ReadFromAddr(p []byte) (int, netip.Addr, error) {
 			return 0, netip.Addr{}, c.opError("read", os.ErrDeadlineExceeded)
 		}
 		s.mu.Lock()
-		n, from, ok := c.q.pop(p)
+		n, from, ok := c.hs.Pop(p)
 		s.mu.Unlock()
 		if ok {
 			return n, from.Addr(), nil
@@ -165,7 +134,7 @@ func (c *PingConn) WriteToAddr(p []byte, dst netip.Addr) (int, error) {
 	dst = dst.Unmap()
 	typ := uint8(wire.ICMPv4EchoRequest)
 	ipLen := wire.IPv4HeaderLen
-	if c.key.v6 {
+	if c.v6 {
 		typ, ipLen = wire.ICMPv6EchoRequest, wire.IPv6HeaderLen
 	}
 	switch {
@@ -173,29 +142,24 @@ func (c *PingConn) WriteToAddr(p []byte, dst netip.Addr) (int, error) {
 		return 0, c.opError("write", net.ErrClosed)
 	case expiredAt(s, &c.wdeadline):
 		return 0, c.opError("write", os.ErrDeadlineExceeded)
-	case len(p) < wire.ICMPHeaderLen || p[0] != typ || p[1] != 0 || !dst.IsValid() || dst.Is4() == c.key.v6:
+	case len(p) < wire.ICMPHeaderLen || p[0] != typ || p[1] != 0 || !dst.IsValid() || dst.Is4() == c.v6:
 		return 0, c.opError("write", os.NewSyscallError("sendto", syscall.EINVAL))
-	case ipLen+len(p) > s.link.MTU():
+	case ipLen+len(p) > s.host.MTU():
 		return 0, c.opError("write", os.NewSyscallError("sendto", syscall.EMSGSIZE))
 	}
 	s.holdClock()
 	defer s.releaseClock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return 0, c.opError("write", net.ErrClosed)
 	}
-	src := c.local
-	if src.IsUnspecified() {
-		a, ok := s.sourceFor(dst)
-		if !ok {
-			return 0, c.opError("write", os.NewSyscallError("sendto", syscall.ENETUNREACH))
-		}
-		src = a
+	err := s.host.SendEcho(c.hs, dst, p)
+	s.queueOutput()
+	s.unlock()
+	if err != nil {
+		return 0, c.opError("write", os.NewSyscallError("sendto", err))
 	}
-	seq := uint32(p[6])<<8 | uint32(p[7])
-	s.sendICMP(src, dst, typ, 0, uint32(c.key.id)<<16|seq, p[wire.ICMPHeaderLen:])
-	s.writeBatch()
 	return len(p), nil
 }
 
@@ -209,13 +173,11 @@ func (c *PingConn) Write(p []byte) (int, error) {
 
 // Close closes the socket; a blocked read returns net.ErrClosed.
 func (c *PingConn) Close() error {
-	if c.closed.Swap(true) {
+	if c.closed.Swap(true) || c.s.isClosed() {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.s.mu.Lock()
-	if c.s.ping[c.key] == c {
-		delete(c.s.ping, c.key)
-	}
+	c.s.host.CloseSocket(c.hs)
 	c.s.mu.Unlock()
 	notify(c.rwait)
 	return nil

@@ -4,17 +4,20 @@ import (
 	crand "crypto/rand"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 )
 
-// Stack is a userspace TCP/IP stack on one link.
+// Stack is a userspace TCP/IP stack on one link: a host.Host (the
+// sans-I/O demux, timers and counters) run by one goroutine that feeds it
+// the link and the clock, behind one lock, with net.Conn, net.Listener
+// and net.PacketConn adapters.
 type Stack struct {
 	mu        sync.Mutex
 	clk       clock.Clock
@@ -23,31 +26,23 @@ type Stack struct {
 	epoch     time.Time
 	link      link.Link
 	olink     link.OffloadLink // link, when it has offloads
-	offloads  link.Offloads
-	addrs     []netip.Prefix
-	routes    []Route
-	env       *tcp.Env
-	trace     Tracer
-	rng       *rand.Rand
+	host      *host.Host
+	env       *tcp.Env // the host's
 
-	conns     map[tcp.Tuple]*Conn
-	listeners map[listenKey]*Listener
-	// transparent: forwarders and connections on addresses not owned.
-	transparent transparentState
-	timers      timerHeap
-	timer       clock.Timer
-	timerAt     time.Duration
+	// conns are the live connections' wrappers, by tuple: the dialer's
+	// bind check and Close use them. Events find a wrapper through
+	// host.Conn.User, never here.
+	conns map[tcp.Tuple]*Conn
+	// out takes segments of core calls made with an Output of the
+	// runtime's (the dialer's aborts); flushLocked hands them to the host.
+	out         tcp.Output
+	transparent struct{ spoofing bool }
 
-	out       tcp.Output
-	dirty     []*Conn
-	tx        txBatch
-	rxSeg     tcp.Segment
-	rxTrusted bool // the packet being input needs no checksum check (link.PacketInfo)
-	closedCh  []*tcp.Conn
-	ipID      uint16
-	icmpLimit icmpLimiter
-	udp       udpTable
-	ping      map[pingKey]*PingConn
+	timer   clock.Timer
+	timerAt time.Duration
+
+	tx     linkWriter        // packets built under the lock, written after it
+	txInfo []link.PacketInfo // the writer's
 
 	closed    bool
 	done      chan struct{}
@@ -84,35 +79,35 @@ func New(opts Options) (*Stack, error) {
 	if cfg.MaxSegment == 0 && (offloads.TSO4 || offloads.TSO6) {
 		// The link cuts large segments: let the core build them, as
 		// large as the link takes with room for the IP and TCP headers.
-		cfg.MaxSegment = offloads.MaxPacket - maxHeaders
-	}
-	s := &Stack{
-		clk:       clk,
-		epoch:     clk.Now(),
-		link:      opts.Link,
-		olink:     olink,
-		offloads:  offloads,
-		addrs:     append([]netip.Prefix(nil), opts.Addrs...),
-		routes:    append([]Route(nil), opts.Routes...),
-		env:       tcp.NewEnv(cfg, secret),
-		trace:     opts.Tracer,
-		conns:     make(map[tcp.Tuple]*Conn),
-		listeners: make(map[listenKey]*Listener),
-		timerAt:   tcp.Never,
-		done:      make(chan struct{}),
+		cfg.MaxSegment = offloads.MaxPacket - host.MaxHeaders
 	}
 	var seed [32]byte
 	copy(seed[:], secret[:])
 	seed[31] = 'p'
-	s.rng = rand.New(rand.NewChaCha8(seed))
-	if opts.Routes == nil {
-		s.routes = append(s.routes, defaultRoutes...)
+	env := tcp.NewEnv(cfg, secret)
+	hcfg := host.Config{
+		Env: env, MTU: opts.Link.MTU(), Addrs: opts.Addrs, Routes: opts.Routes,
+		Offloads: host.Offloads{Checksum: offloads.Checksum, TSO4: offloads.TSO4, TSO6: offloads.TSO6, MaxPacket: offloads.MaxPacket},
+		Spoofing: opts.Spoofing, Seed: seed,
+	}
+	if opts.Tracer != nil {
+		hcfg.Tracer = opts.Tracer
+	}
+	s := &Stack{
+		clk:     clk,
+		epoch:   clk.Now(),
+		link:    opts.Link,
+		olink:   olink,
+		host:    host.New(hcfg),
+		env:     env,
+		conns:   make(map[tcp.Tuple]*Conn),
+		timerAt: tcp.Never,
+		done:    make(chan struct{}),
+		txInfo:  make([]link.PacketInfo, host.BatchSize),
 	}
 	s.transparent.spoofing = opts.Spoofing
-	s.env.Observer = observer{s}
 	s.hold, _ = clk.(clock.Holder)
 	s.realClock = clk == clock.Real
-	s.tx.init(s.packetSize())
 	s.readerWG.Add(1)
 	go s.readLoop()
 	return s, nil
@@ -120,13 +115,6 @@ func New(opts Options) (*Stack, error) {
 
 // Clock returns the stack's clock; deadlines are in its time.
 func (s *Stack) Clock() clock.Clock { return s.clk }
-
-// Addrs returns the stack's addresses.
-func (s *Stack) Addrs() []netip.Prefix {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]netip.Prefix(nil), s.addrs...)
-}
 
 // now is the stack's time: how long since it started. On the real clock
 // time.Since reads only the monotonic clock, which is cheaper than Now.
@@ -137,31 +125,43 @@ func (s *Stack) now() time.Duration {
 	return s.clk.Now().Sub(s.epoch)
 }
 
+// isClosed reports whether Close has begun.
+func (s *Stack) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Close aborts every connection (each synchronized peer gets a RST),
 // closes every listener, stops the stack's goroutine and closes the link.
+// Afterwards every call on the stack's sockets fails with an error
+// wrapping net.ErrClosed.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		now := s.now()
-		for _, c := range s.conns {
-			c.tcb.Abort(now, &s.out)
-			s.markDirty(c)
+		for _, l := range s.host.Listeners() {
+			if w, ok := l.User.(*Listener); ok {
+				w.markClosed()
+			}
 		}
-		s.flushLocked(now)
+		s.host.Close(now)
+		s.handleEvents()
+		s.queueOutput()
 		s.closed = true
-		for _, l := range s.listeners {
-			l.closeLocked()
-		}
+		close(s.done)
 		for _, c := range s.conns {
 			c.wakeAll()
 		}
-		s.conns = map[tcp.Tuple]*Conn{}
-		s.listeners = map[listenKey]*Listener{}
+		clear(s.conns)
 		if s.timer != nil {
 			s.timer.Stop()
 		}
-		close(s.done)
-		s.mu.Unlock()
+		s.unlock()
+		s.drainWrites() // the RSTs go out before the link closes
 		s.link.Close()
 		s.readerWG.Wait()
 	})
@@ -169,11 +169,11 @@ func (s *Stack) Close() error {
 }
 
 // readLoop is the stack's one goroutine: it reads batches from the link
-// and feeds them to the core.
+// and feeds them to the host.
 func (s *Stack) readLoop() {
 	defer s.readerWG.Done()
 	const batch = 64
-	size := max(s.packetSize(), 1280)
+	size := max(s.host.PacketSize(), 1280)
 	bufs := make([][]byte, batch)
 	for i := range bufs {
 		bufs[i] = make([]byte, size+64)
@@ -209,31 +209,23 @@ func (s *Stack) readLoop() {
 		}
 		now := s.now()
 		for i := 0; i < n; i++ {
-			if sizes[i] > len(bufs[i]) {
-				s.dropPacket(tcp.DropMalformed) // truncated by the link
-				continue
+			switch {
+			case sizes[i] > len(bufs[i]):
+				s.host.Drop(tcp.DropMalformed) // truncated by the link
+			case info[i].Err != nil:
+				s.host.Drop(tcp.DropBadOffloadHeader)
+			default:
+				// A partial checksum marks a packet of the local host
+				// that never crossed a wire; DATA_VALID one the link
+				// checked.
+				s.host.Input(now, bufs[i][:sizes[i]], info[i].PartialChecksum || info[i].ChecksumValid)
 			}
-			if info[i].Err != nil {
-				s.dropPacket(tcp.DropBadOffloadHeader)
-				continue
-			}
-			// A partial checksum marks a packet of the local host that
-			// never crossed a wire; DATA_VALID one the link checked.
-			s.rxTrusted = info[i].PartialChecksum || info[i].ChecksumValid
-			s.inputPacket(now, bufs[i][:sizes[i]])
-			s.rxTrusted = false
 		}
 		clear(info[:n])
 		s.flushLocked(now)
-		s.mu.Unlock()
+		s.unlock()
 		s.releaseClock()
 	}
-}
-
-// packetSize is the largest packet the stack reads or writes: the MTU, or
-// the link's MaxPacket when it carries large segments.
-func (s *Stack) packetSize() int {
-	return max(s.link.MTU(), s.offloads.MaxPacket)
 }
 
 // holdClock keeps a simulated clock from jumping while the stack works
@@ -251,76 +243,22 @@ func (s *Stack) releaseClock() {
 	}
 }
 
-// markDirty remembers that c was touched, so flushLocked polls it.
-func (s *Stack) markDirty(c *Conn) {
-	if !c.dirty {
-		c.dirty = true
-		s.dirty = append(s.dirty, c)
-	}
-}
-
-// flushLocked polls every touched connection, sends what they produced,
-// reacts to their events and re-arms the timer.
+// flushLocked lets the host finish what the last calls started: it polls
+// the touched connections and builds their packets. Then the events wake
+// waiters, the timer is re-armed and the packets are queued for unlock.
 func (s *Stack) flushLocked(now time.Duration) {
-	for i := 0; i < len(s.dirty); i++ {
-		c := s.dirty[i]
-		c.tcb.Poll(now, &s.out)
+	if len(s.out.Segs) > 0 {
+		s.host.Queue(&s.out)
 	}
-	s.sendOutput()
-	for i := 0; i < len(s.dirty); i++ {
-		c := s.dirty[i]
-		c.dirty = false
-		s.handleEvents(now, c)
-	}
-	clear(s.dirty)
-	s.dirty = s.dirty[:0]
-	s.sendOutput()
+	s.host.Flush(now)
+	s.handleEvents()
 	s.armTimer(now)
+	s.queueOutput()
 }
 
-// handleEvents wakes waiters and retires closed connections.
-func (s *Stack) handleEvents(now time.Duration, c *Conn) {
-	ev := c.tcb.TakeEvents()
-	if ev&(tcp.EvReadable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 {
-		notify(c.rwait)
-	}
-	if ev&(tcp.EvWritable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 {
-		notify(c.wwait)
-	}
-	if ev&(tcp.EvEstablished|tcp.EvAcceptable) != 0 && c.tcb.Passive() {
-		if l := c.listener; l != nil {
-			notify(l.ready)
-		}
-	}
-	if ev&tcp.EvClosed != 0 || c.tcb.State() == tcp.Closed {
-		// A closed TCB never has timer work: a call on a Conn after it
-		// was retired must not put it back in the heap.
-		s.retire(c)
-	} else {
-		s.timers.update(c, c.tcb.Deadline())
-	}
-}
-
-// retire forgets a closed connection.
-func (s *Stack) retire(c *Conn) {
-	if s.conns[c.tuple] == c {
-		delete(s.conns, c.tuple)
-		s.unrefForeign(c)
-	}
-	s.timers.remove(c)
-	c.listener = nil
-}
-
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-// armTimer makes the stack's single timer fire at the earliest deadline.
+// armTimer makes the stack's single timer fire at the host's deadline.
 func (s *Stack) armTimer(now time.Duration) {
-	at := min(s.timers.earliest(), s.forwardDeadline())
+	at := s.host.Deadline()
 	if at == s.timerAt || s.closed {
 		return
 	}
@@ -341,34 +279,27 @@ func (s *Stack) armTimer(now time.Duration) {
 
 func (s *Stack) onTimer() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return
 	}
 	now := s.now()
 	s.timerAt = tcp.Never
-	for {
-		c := s.timers.due(now)
-		if c == nil {
-			break
-		}
-		s.markDirty(c)
-	}
-	s.expireForwards(now)
+	s.host.Advance(now)
 	s.flushLocked(now)
+	s.unlock()
 }
 
-// observer adapts the core's Observer to the stack's Tracer.
-type observer struct{ s *Stack }
-
-func (o observer) StateChanged(c *tcp.Conn, from, to tcp.State) {
-	if o.s.trace != nil {
-		o.s.trace.StateChanged(c.Tuple(), from, to)
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
-func (o observer) Dropped(t tcp.Tuple, seg *tcp.Segment, r tcp.DropReason) {
-	if o.s.trace != nil {
-		o.s.trace.Dropped(t, seg, r)
-	}
+// Addrs returns the stack's addresses.
+func (s *Stack) Addrs() []netip.Prefix {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.host.Addrs()
 }

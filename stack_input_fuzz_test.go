@@ -35,8 +35,8 @@ func FuzzStackInput(f *testing.F) {
 		defer s.mu.Unlock()
 		now := s.now()
 		before := s.env.Stats
-		s.inputPacket(now, syn)
-		s.inputPacket(now, pkt)
+		s.host.Input(now, syn, false)
+		s.host.Input(now, pkt, false)
 		s.flushLocked(now)
 		after := s.env.Stats
 		var drops uint64

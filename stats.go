@@ -2,6 +2,7 @@ package threeway
 
 import (
 	"expvar"
+	"github.com/threeway-tcp/threeway/host"
 
 	"github.com/threeway-tcp/threeway/tcp"
 )
@@ -10,8 +11,15 @@ import (
 // counters plus drops by reason.
 type Stats struct {
 	tcp.Stats
-	UDP UDPStats
+	UDP  UDPStats
+	ICMP ICMPStats
 }
+
+// UDPStats are the UDP counters (host.UDPStats).
+type UDPStats = host.UDPStats
+
+// ICMPStats are the ICMP counters (host.ICMPStats).
+type ICMPStats = host.ICMPStats
 
 // DropCounts returns the non-zero drop counters by reason name.
 func (s *Stats) DropCounts() map[string]uint64 {
@@ -52,6 +60,7 @@ func (s *Stats) Map() map[string]any {
 		"SyncookiesNoTS":         st.SyncookiesNoTS,
 		"KeepAliveProbes":        st.KeepAliveProbes,
 		"UDP":                    s.UDP.Map(),
+		"ICMP":                   s.ICMP.Map(),
 		"ECNCEReceived":          st.ECNCEReceived,
 		"ECNReductions":          st.ECNReductions,
 		"FastRecoveries":         st.FastRecoveries,
@@ -81,7 +90,8 @@ func (s *Stats) Map() map[string]any {
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{s.env.Stats, s.udp.stats}
+	hs := s.host.Stats()
+	return Stats{s.env.Stats, hs.UDP, hs.ICMP}
 }
 
 // PublishExpvar publishes the stack's counters under name in expvar

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/threeway-tcp/threeway/clock"
-	"github.com/threeway-tcp/threeway/tcp"
+	"github.com/threeway-tcp/threeway/host"
 )
 
 // UDPConn is a UDP socket on a Stack. It implements net.PacketConn and,
@@ -20,15 +20,12 @@ import (
 // WriteToUDPAddrPort, SetReadBuffer.
 type UDPConn struct {
 	s       *Stack
+	hs      *host.Socket // its queue and error are guarded by the stack lock
 	network string
-	key     listenKey      // the binding in the stack's table; unset for a forwarded flow
+	key     host.Key       // the binding; unset for a forwarded flow
 	local   netip.AddrPort // as LocalAddr reports it
 	remote  netip.AddrPort // the peer of a connected socket, else invalid
 	flow    *udpFlow       // set for a forwarded flow
-
-	// Guarded by the stack lock.
-	q       udpQueue
-	sockErr syscall.Errno // a hard ICMP error for the next call (SO_ERROR)
 
 	deadlines
 	rtimer clock.Timer // guarded by readMu
@@ -41,9 +38,11 @@ var (
 	_ net.Conn       = (*UDPConn)(nil)
 )
 
-func (s *Stack) newUDPConn(network string, local, remote netip.AddrPort) *UDPConn {
-	c := &UDPConn{s: s, network: network, local: local, remote: remote, deadlines: deadlines{rwait: make(chan struct{}, 1)}}
-	c.q.init(udpQueueBytes)
+// wrapUDP makes the runtime's UDPConn for a host socket.
+func (s *Stack) wrapUDP(network string, hs *host.Socket) *UDPConn {
+	c := &UDPConn{s: s, hs: hs, network: network, key: hs.Key(), local: hs.Local(), remote: hs.Remote(),
+		deadlines: deadlines{done: s.done, rwait: make(chan struct{}, 1)}}
+	hs.User = c
 	return c
 }
 
@@ -72,34 +71,11 @@ func (s *Stack) listenUDP(network, address string) (*UDPConn, error) {
 	if s.closed {
 		return nil, opErr(ErrStackClosed)
 	}
-	a := ap.Addr()
-	if a.IsValid() && !a.IsUnspecified() && !s.isLocal(a) {
-		return nil, opErr(&net.AddrError{Err: "cannot assign requested address", Addr: a.String()})
+	hs, err := s.host.BindUDP(ap.Addr(), ap.Port(), netip.AddrPort{})
+	if err != nil {
+		return nil, opErr(bindError(err, address))
 	}
-	port := ap.Port()
-	if port == 0 {
-		if port = s.pickUDPPort(a); port == 0 {
-			return nil, opErr(&net.AddrError{Err: "no free port", Addr: address})
-		}
-	}
-	key := listenKey{a, port}
-	if s.udpBindConflict(key) {
-		return nil, opErr(os.NewSyscallError("bind", syscall.EADDRINUSE))
-	}
-	if !a.IsValid() {
-		a = netip.IPv6Unspecified()
-	}
-	c := s.newUDPConn(network, netip.AddrPortFrom(a, port), netip.AddrPort{})
-	c.key = key
-	s.bindUDPLocked(c)
-	return c, nil
-}
-
-func (s *Stack) bindUDPLocked(c *UDPConn) {
-	if s.udp.socks == nil {
-		s.udp.socks = make(map[listenKey]*UDPConn)
-	}
-	s.udp.socks[c.key] = c
+	return s.wrapUDP(network, hs), nil
 }
 
 // dialUDP opens a connected UDP socket to address ("ip:port") from
@@ -166,35 +142,15 @@ func (s *Stack) dialUDP(ctx context.Context, network, localAddress, address stri
 		}
 		sport = lp
 	}
-	if sport == 0 {
-		if sport = s.pickUDPPort(src); sport == 0 {
-			return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
-		}
+	hs, err := s.host.BindUDP(src, sport, dst)
+	switch err {
+	case nil:
+	case host.ErrNoFreePort:
+		return nil, opErr(dst, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL))
+	default:
+		return nil, opErr(dst, bindError(err, localAddress))
 	}
-	key := listenKey{src, sport}
-	if s.udpBindConflict(key) {
-		return nil, opErr(dst, os.NewSyscallError("bind", syscall.EADDRINUSE))
-	}
-	c := s.newUDPConn(network, netip.AddrPortFrom(src, sport), dst)
-	c.key = key
-	s.bindUDPLocked(c)
-	return c, nil
-}
-
-// deliverLocked queues a datagram for the socket, or counts it dropped
-// when the queue is full. Called with the stack lock held.
-func (c *UDPConn) deliverLocked(now time.Duration, from netip.AddrPort, p []byte) {
-	s := c.s
-	if !c.q.push(from, p) {
-		s.udp.stats.RcvbufErrors++
-		s.udpDrop(tcp.DropRecvQueueFull)
-		return
-	}
-	s.udp.stats.InDatagrams++
-	if c.flow != nil {
-		c.flow.lastActive = now
-	}
-	notify(c.rwait)
+	return s.wrapUDP(network, hs), nil
 }
 
 // LocalAddr returns the local endpoint as a *net.UDPAddr. A forwarded
@@ -218,13 +174,6 @@ func (c *UDPConn) opError(op string, addr netip.AddrPort, err error) error {
 	return &net.OpError{Op: op, Net: c.network, Source: c.LocalAddr(), Addr: a, Err: err}
 }
 
-// takeErr returns and clears a pending ICMP error, under the stack lock.
-func (c *UDPConn) takeErr() syscall.Errno {
-	e := c.sockErr
-	c.sockErr = 0
-	return e
-}
-
 // ReadFromUDPAddrPort reads one datagram into p (the rest of a longer one
 // is discarded, as recvfrom does) and returns its sender. It allocates
 // nothing.
@@ -240,9 +189,9 @@ func (c *UDPConn) ReadFromUDPAddrPort(p []byte) (int, netip.AddrPort, error) {
 			return 0, netip.AddrPort{}, c.opError("read", c.remote, os.ErrDeadlineExceeded)
 		}
 		s.mu.Lock()
-		e := c.takeErr()
-		n, from, ok := c.q.pop(p)
-		idle := c.flow != nil && c.flow.expired
+		e := c.hs.TakeErr()
+		n, from, ok := c.hs.Pop(p)
+		idle := c.hs.Idle()
 		s.mu.Unlock()
 		switch {
 		case e != 0:
@@ -343,13 +292,15 @@ func (c *UDPConn) writeTo(p []byte, dst netip.AddrPort) (int, error) {
 	if c.flow == nil {
 		la := c.local.Addr()
 		switch {
-		case la.IsUnspecified() && (la.Is4() == dst.Addr().Is4() || !c.key.addr.IsValid()):
+		case la.IsUnspecified() && (la.Is4() == dst.Addr().Is4() || !c.key.Addr.IsValid()):
 			src = netip.AddrPortFrom(netip.Addr{}, c.local.Port()) // the stack chooses
 		case la.Is4() != dst.Addr().Is4():
 			return 0, c.opError("write", dst, os.NewSyscallError("sendto", syscall.EAFNOSUPPORT))
 		}
 	}
-	if err := s.sendUDP(c, src, dst, p); err != nil {
+	if err := s.sendUDP(c, src, dst, p); err == host.ErrFlowIdle {
+		return 0, c.opError("write", dst, ErrFlowIdle)
+	} else if err != nil {
 		return 0, c.opError("write", dst, err)
 	}
 	return len(p), nil
@@ -357,16 +308,16 @@ func (c *UDPConn) writeTo(p []byte, dst netip.AddrPort) (int, error) {
 
 // Close closes the socket; a blocked read returns net.ErrClosed.
 func (c *UDPConn) Close() error {
-	if c.closed.Swap(true) {
+	if c.closed.Swap(true) || c.s.isClosed() {
 		return c.opError("close", c.remote, net.ErrClosed)
 	}
 	s := c.s
 	s.mu.Lock()
 	if c.flow != nil {
-		c.flow.fwd.removeLocked(c)
-	} else if s.udp.socks[c.key] == c {
-		delete(s.udp.socks, c.key)
+		c.flow.stop()
 	}
+	s.host.CloseSocket(c.hs)
+	s.handleEvents()
 	s.mu.Unlock()
 	notify(c.rwait)
 	return nil
@@ -375,8 +326,11 @@ func (c *UDPConn) Close() error {
 // SetReadBuffer bounds the receive queue to n bytes (SO_RCVBUF); at least
 // one datagram is always taken.
 func (c *UDPConn) SetReadBuffer(n int) error {
+	if c.s.isClosed() {
+		return c.opError("set", c.remote, net.ErrClosed)
+	}
 	c.s.mu.Lock()
-	c.q.maxBytes = max(n, 0)
+	c.hs.SetReadBuffer(n)
 	c.s.mu.Unlock()
 	return nil
 }

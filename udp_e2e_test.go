@@ -3,6 +3,7 @@ package threeway
 import (
 	"bytes"
 	"errors"
+	"github.com/threeway-tcp/threeway/host"
 	"net"
 	"net/netip"
 	"os"
@@ -222,7 +223,7 @@ func TestUDPReceiveQueueBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	const sent = udpQueueDatagrams + 72
+	const sent = host.QueueDatagrams + 72
 	for i := 0; i < sent; i++ {
 		if _, err := c.Write([]byte{byte(i), byte(i >> 8)}); err != nil {
 			t.Fatal(err)
@@ -233,13 +234,13 @@ func TestUDPReceiveQueueBounded(t *testing.T) {
 		return st.InDatagrams+st.RcvbufErrors == sent
 	})
 	st := n.server.Stats()
-	if st.UDP.InDatagrams != udpQueueDatagrams || st.UDP.RcvbufErrors != sent-udpQueueDatagrams ||
-		st.DropCounts()["RecvQueueFull"] != sent-udpQueueDatagrams || st.UDP.InErrors != sent-udpQueueDatagrams {
+	if st.UDP.InDatagrams != host.QueueDatagrams || st.UDP.RcvbufErrors != sent-host.QueueDatagrams ||
+		st.DropCounts()["RecvQueueFull"] != sent-host.QueueDatagrams || st.UDP.InErrors != sent-host.QueueDatagrams {
 		t.Fatalf("stats %+v drops %v", st.UDP, st.DropCounts())
 	}
 	srv.SetReadDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 10)
-	for i := 0; i < udpQueueDatagrams; i++ {
+	for i := 0; i < host.QueueDatagrams; i++ {
 		k, _, err := srv.ReadFrom(buf)
 		if err != nil || k != 2 || int(buf[0])|int(buf[1])<<8 != i {
 			t.Fatalf("datagram %d: % x %v", i, buf[:k], err)

@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/threeway-tcp/threeway/clock"
-	"github.com/threeway-tcp/threeway/tcp"
-	"github.com/threeway-tcp/threeway/wire"
+	"github.com/threeway-tcp/threeway/host"
 )
 
 // ErrFlowIdle is returned by reads on a forwarded UDP flow that its
 // forwarder ended after its idle timeout.
-var ErrFlowIdle = errors.New("threeway: UDP flow idle timeout")
+var ErrFlowIdle = host.ErrFlowIdle
 
 // Forwarder defaults. RFC 4787 REQ-5: a UDP mapping must not expire in
 // less than two minutes.
@@ -42,20 +41,21 @@ type UDPForwarderConfig struct {
 // destination the client sent to and whose writes come from it: the UDP
 // half of a transparent proxy.
 type UDPForwarder struct {
-	s     *Stack
-	cfg   UDPForwarderConfig
-	flows map[udpFlowKey]*UDPConn // guarded by the stack lock
+	s   *Stack
+	cfg UDPForwarderConfig
+	hf  *host.UDPForwarder // guarded by the stack lock
 }
 
-type udpFlowKey struct{ local, remote netip.AddrPort }
-
-// udpFlow is a forwarded flow's bookkeeping, guarded by the stack lock.
+// udpFlow is a forwarded flow's idle timer; the host keeps its activity.
 type udpFlow struct {
-	fwd        *UDPForwarder
-	key        udpFlowKey
-	lastActive time.Duration
-	expired    bool
-	timer      clock.Timer
+	fwd   *UDPForwarder
+	timer clock.Timer
+}
+
+func (fl *udpFlow) stop() {
+	if fl.timer != nil {
+		fl.timer.Stop()
+	}
 }
 
 // ForwardUDP starts forwarding datagrams to cfg.Prefixes.
@@ -74,58 +74,30 @@ func (s *Stack) ForwardUDP(cfg UDPForwarderConfig) (*UDPForwarder, error) {
 	if cfg.MaxFlows <= 0 {
 		cfg.MaxFlows = defaultUDPMaxFlows
 	}
-	cfg.Prefixes = append([]netip.Prefix(nil), cfg.Prefixes...)
-	f := &UDPForwarder{s: s, cfg: cfg, flows: make(map[udpFlowKey]*UDPConn)}
+	f := &UDPForwarder{s: s, cfg: cfg}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrStackClosed
 	}
-	s.udp.fwd = append(s.udp.fwd, f)
+	f.hf = s.host.ForwardUDP(cfg.Prefixes, cfg.MaxFlows)
+	f.hf.User = f
 	return f, nil
 }
 
-// udpForwarderFor returns the forwarder covering dst, if any.
-func (s *Stack) udpForwarderFor(dst netip.Addr) *UDPForwarder {
-	for _, f := range s.udp.fwd {
-		for _, p := range f.cfg.Prefixes {
-			if p.Contains(dst) {
-				return f
-			}
-		}
-	}
-	return nil
-}
-
-// udpForwarded reports whether a forwarder covers dst, which then counts
-// as an address of the stack for UDP.
-func (s *Stack) udpForwarded(dst netip.Addr) bool {
-	return len(s.udp.fwd) > 0 && s.udpForwarderFor(dst) != nil
-}
-
-// inputLocked queues a datagram on its flow, opening the flow first if
-// it is new.
-func (f *UDPForwarder) inputLocked(now time.Duration, from, to netip.AddrPort, p []byte) {
+// startFlow wraps a new flow the host opened, starts its idle timer and
+// its handler. Called with the stack lock held.
+func (f *UDPForwarder) startFlow(hs *host.Socket) {
 	s := f.s
-	key := udpFlowKey{local: to, remote: from}
-	c := f.flows[key]
-	if c == nil {
-		if len(f.flows) >= f.cfg.MaxFlows {
-			s.udpDrop(tcp.DropFlowLimit)
-			return
-		}
-		network := "udp4"
-		if !to.Addr().Is4() {
-			network = "udp6"
-		}
-		c = s.newUDPConn(network, to, from)
-		fl := &udpFlow{fwd: f, key: key, lastActive: now}
-		c.flow = fl
-		f.flows[key] = c
-		fl.timer = s.clk.AfterFunc(f.cfg.IdleTimeout, func() { f.checkIdle(c) })
-		go f.cfg.Handler(c)
+	network := "udp4"
+	if !hs.Local().Addr().Is4() {
+		network = "udp6"
 	}
-	c.deliverLocked(now, from, p)
+	c := s.wrapUDP(network, hs)
+	fl := &udpFlow{fwd: f}
+	c.flow = fl
+	fl.timer = s.clk.AfterFunc(f.cfg.IdleTimeout, func() { f.checkIdle(c) })
+	go f.cfg.Handler(c)
 }
 
 // checkIdle ends c if it has been idle for the timeout, else looks again
@@ -134,37 +106,22 @@ func (f *UDPForwarder) checkIdle(c *UDPConn) {
 	s := f.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fl := c.flow
-	if fl.expired {
+	if c.hs.Idle() {
 		return
 	}
-	if left := fl.lastActive + f.cfg.IdleTimeout - s.now(); left > 0 && !s.closed {
-		fl.timer.Reset(left)
+	if left := s.host.FlowIdleLeft(s.now(), c.hs, f.cfg.IdleTimeout); left > 0 && !s.closed {
+		c.flow.timer.Reset(left)
 		return
 	}
-	f.removeLocked(c)
-}
-
-// removeLocked ends a flow: its reads return ErrFlowIdle once drained,
-// and a new datagram on its 4-tuple opens a new flow.
-func (f *UDPForwarder) removeLocked(c *UDPConn) {
-	fl := c.flow
-	if fl.expired {
-		return
-	}
-	fl.expired = true
-	if f.flows[fl.key] == c {
-		delete(f.flows, fl.key)
-	}
-	fl.timer.Stop()
-	notify(c.rwait)
+	s.host.EndFlow(c.hs)
+	s.handleEvents()
 }
 
 // Flows returns the number of live flows.
 func (f *UDPForwarder) Flows() int {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	return len(f.flows)
+	return f.hf.Flows()
 }
 
 // Close stops forwarding and ends every flow.
@@ -172,15 +129,8 @@ func (f *UDPForwarder) Close() error {
 	s := f.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, g := range s.udp.fwd {
-		if g == f {
-			s.udp.fwd = append(s.udp.fwd[:i:i], s.udp.fwd[i+1:]...)
-			break
-		}
-	}
-	for _, c := range f.flows {
-		f.removeLocked(c)
-	}
+	s.host.CloseUDPForwarder(f.hf)
+	s.handleEvents()
 	return nil
 }
 
@@ -195,30 +145,14 @@ func (c *UDPConn) SendUnreachable() {
 		return
 	}
 	s := c.s
-	client, dst := c.remote, c.local
-	quote := make([]byte, wire.IPv6HeaderLen+wire.UDPHeaderLen)
-	ipLen := wire.IPv6HeaderLen
-	if dst.Addr().Is4() {
-		ipLen = wire.IPv4HeaderLen
-	}
-	wire.EncodeUDP(quote[ipLen:], client.Addr(), dst.Addr(), client.Port(), dst.Port(), nil)
-	if ipLen == wire.IPv4HeaderLen {
-		wire.EncodeIPv4(quote, &wire.IPv4Fields{Src: client.Addr(), Dst: dst.Addr(), Protocol: wire.ProtoUDP, TTL: 64, PayloadLen: wire.UDPHeaderLen})
-	} else {
-		wire.EncodeIPv6(quote, &wire.IPv6Fields{Src: client.Addr(), Dst: dst.Addr(), NextHeader: wire.ProtoUDP, HopLimit: 64, PayloadLen: wire.UDPHeaderLen})
-	}
-	quote = quote[:ipLen+wire.UDPHeaderLen]
 	s.holdClock()
 	defer s.releaseClock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || !s.icmpLimit.allow(s.now()) {
+	if s.closed {
+		s.mu.Unlock()
 		return
 	}
-	if dst.Addr().Is4() {
-		s.sendICMP(dst.Addr(), client.Addr(), wire.ICMPv4DestUnreach, wire.ICMPv4PortUnreach, 0, quote)
-	} else {
-		s.sendICMP(dst.Addr(), client.Addr(), wire.ICMPv6DestUnreach, wire.ICMPv6PortUnreach, 0, quote)
-	}
-	s.writeBatch()
+	s.host.SendUnreachableFor(s.now(), c.hs)
+	s.queueOutput()
+	s.unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"github.com/threeway-tcp/threeway/host"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -166,7 +167,7 @@ func TestUDPPortUnreachable(t *testing.T) {
 // rate limited, with the limiter TCP's answers share.
 func TestUDPPortUnreachableRateLimited(t *testing.T) {
 	p := newRawPeer(t)
-	const burst = icmpRate + 50
+	const burst = host.ICMPRate + 50
 	for i := 0; i < burst; i++ {
 		p.send(udpPacket(peer4, local4, []byte{byte(i)}))
 	}
@@ -175,8 +176,8 @@ func TestUDPPortUnreachableRateLimited(t *testing.T) {
 	for p.tryNext(200*time.Millisecond) != nil {
 		replies++
 	}
-	if replies == 0 || replies > icmpRate {
-		t.Fatalf("%d port unreachables for %d datagrams in under a second, want 1..%d", replies, burst, icmpRate)
+	if replies == 0 || replies > host.ICMPRate {
+		t.Fatalf("%d port unreachables for %d datagrams in under a second, want 1..%d", replies, burst, host.ICMPRate)
 	}
 }
 
@@ -244,7 +245,7 @@ func TestUDPReceiveDoesNotAllocate(t *testing.T) {
 	s, c, pkt := udpBenchSetup(t)
 	buf := make([]byte, 2048)
 	// Every queue slot grows its buffer once; after that, none.
-	for range 2 * udpQueueDatagrams {
+	for range 2 * host.QueueDatagrams {
 		udpReceiveOne(s, c, pkt, buf)
 	}
 	if n := testing.AllocsPerRun(1000, func() { udpReceiveOne(s, c, pkt, buf) }); n != 0 {
@@ -275,7 +276,8 @@ func udpBenchSetup(tb testing.TB) (*Stack, *UDPConn, []byte) {
 // the reader's read.
 func udpReceiveOne(s *Stack, c *UDPConn, pkt, buf []byte) {
 	s.mu.Lock()
-	s.inputPacket(s.now(), pkt)
+	s.host.Input(s.now(), pkt, false)
+	s.handleEvents()
 	s.mu.Unlock()
 	if n, _, err := c.ReadFromUDPAddrPort(buf); err != nil || n != 1200 {
 		panic(err)
@@ -322,9 +324,9 @@ func FuzzUDPInput(f *testing.F) {
 		defer s.mu.Unlock()
 		now := s.now()
 		for i := 0; i < 3; i++ {
-			before := s.udp.stats
-			s.inputPacket(now, pkt)
-			after := s.udp.stats
+			before := s.host.Stats().UDP
+			s.host.Input(now, pkt, false)
+			after := s.host.Stats().UDP
 			got := (after.InDatagrams - before.InDatagrams) + (after.InErrors - before.InErrors) + (after.NoPorts - before.NoPorts)
 			if want := localUDP(s, pkt); want && got != 1 {
 				t.Fatalf("a datagram for the stack counted %d times: %+v -> %+v", got, before, after)
@@ -332,12 +334,14 @@ func FuzzUDPInput(f *testing.F) {
 		}
 		s.flushLocked(now)
 		for _, c := range []*UDPConn{ln, conn} {
-			if c.q.n > len(c.q.slots) || c.q.n > 1 && c.q.bytes > c.q.maxBytes {
-				t.Fatalf("queue past its bounds: %d datagrams, %d bytes", c.q.n, c.q.bytes)
+			// ln's bound is SetReadBuffer's 3000 bytes; conn's the default.
+			n, b := c.hs.Queued()
+			if n > host.QueueDatagrams || n > 1 && b > max(3000, host.QueueBytes*btoi(c == conn)) {
+				t.Fatalf("queue past its bounds: %d datagrams, %d bytes", n, b)
 			}
 		}
-		if len(fwd.flows) > 2 {
-			t.Fatalf("%d flows, bound 2", len(fwd.flows))
+		if n := fwd.hf.Flows(); n > 2 {
+			t.Fatalf("%d flows, bound 2", n)
 		}
 	})
 }
@@ -390,4 +394,11 @@ func BenchmarkUDPSend(b *testing.B) {
 	b.StopTimer()
 	a.Close()
 	<-drain
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

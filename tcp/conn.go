@@ -144,13 +144,16 @@ func (c *Conn) TakeEvents() Events {
 	return e
 }
 
-// RefuseReopen, when set, makes TIME-WAIT answer even a valid new SYN as
-// an old duplicate: the caller sets it when no listener would take the
-// new incarnation (RFC 9293 §3.10.7.4 lets TIME-WAIT reopen, not must).
-func (c *Conn) RefuseReopen(refuse bool) { c.refuseReopen = refuse }
-
-// PendingEvents returns the pending events without clearing them.
-func (c *Conn) PendingEvents() Events { return c.events }
+// InputMayReopen is Input for a segment whose SYN may find c in
+// TIME-WAIT: with reopen false (no listener would take a new incarnation)
+// TIME-WAIT answers even a valid new SYN as an old duplicate (RFC 9293
+// §3.10.7.4 lets it reopen, not must). It reports whether TIME-WAIT gave
+// way: c is closed and the caller hands the SYN to its listener.
+func (c *Conn) InputMayReopen(now time.Duration, seg *Segment, out *Output, reopen bool) bool {
+	c.refuseReopen = !reopen
+	c.Input(now, seg, out)
+	return c.events&EvReopen != 0
+}
 
 // SetNoDelay turns Nagle's algorithm (RFC 9293 §3.7.4) off (true) or on.
 func (c *Conn) SetNoDelay(v bool) { c.noDelay = v }

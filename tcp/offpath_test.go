@@ -182,7 +182,7 @@ func TestAmplificationOneAnswerPerInterval(t *testing.T) {
 			st := c.State()
 			// Keep TIME-WAIT: with no listener to take it, a SYN does not
 			// reopen it (RFC 9293 §3.10.7.4; random SYNs otherwise would).
-			c.RefuseReopen(true)
+			c.refuseReopen = true
 			interval := c.env.Config.InvalidRateLimit
 			rng := rand.New(rand.NewPCG(uint64(st), 1))
 			start := c.now

@@ -71,9 +71,6 @@ type Output struct {
 // Reset empties o, keeping its storage.
 func (o *Output) Reset() { o.Segs = o.Segs[:0] }
 
-// Push appends an empty segment addressed to t and returns it to fill.
-func (o *Output) Push(t Tuple) *Segment { return o.push(t) }
-
 func (o *Output) push(t Tuple) *Segment {
 	if len(o.Segs) < cap(o.Segs) {
 		o.Segs = o.Segs[:len(o.Segs)+1]

@@ -30,11 +30,7 @@ func newSimHost(cfg Config, secret byte, lport uint16) *simHost {
 // input is the runtime's inputTCP: t is seen from this host.
 func (h *simHost) input(now time.Duration, t Tuple, seg *Segment) {
 	if c := h.conns[t]; c != nil {
-		if seg.has(flagSYN) && c.State() == TimeWait {
-			c.RefuseReopen(h.l == nil || t.LocalPort != h.lport)
-		}
-		c.Input(now, seg, &h.out)
-		if c.PendingEvents()&EvReopen == 0 {
+		if !c.InputMayReopen(now, seg, &h.out, h.l != nil && t.LocalPort == h.lport) {
 			return
 		}
 		delete(h.conns, t)
@@ -46,7 +42,7 @@ func (h *simHost) input(now time.Duration, t Tuple, seg *Segment) {
 		return
 	}
 	// RFC 9293 §3.10.7.1: no connection, a reset.
-	o := h.out.Push(t)
+	o := h.out.push(t)
 	if !ResetFor(seg, o) {
 		h.out.Segs = h.out.Segs[:len(h.out.Segs)-1]
 	}

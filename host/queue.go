@@ -1,36 +1,36 @@
-package threeway
+package host
 
 import "net/netip"
 
 // Receive queue bounds for a UDP socket: a datagram count and a byte
 // budget (like SO_RCVBUF; Linux's default is 212992 bytes).
 const (
-	udpQueueDatagrams = 128
-	udpQueueBytes     = 212992
+	QueueDatagrams = 128
+	QueueBytes     = 212992
 )
 
-// udpQueue is a socket's bounded receive queue, a ring of datagrams. Each
+// queue is a socket's bounded receive queue, a ring of datagrams. Each
 // slot keeps its buffer once grown, so after the first few datagrams
-// queueing copies and allocates nothing. Guarded by the stack lock.
-type udpQueue struct {
-	slots    []udpSlot
+// queueing copies and allocates nothing. Owned by its Host.
+type queue struct {
+	slots    []queueSlot
 	head, n  int
 	bytes    int
 	maxBytes int
 }
 
-type udpSlot struct {
+type queueSlot struct {
 	from netip.AddrPort
 	buf  []byte
 }
 
-func (q *udpQueue) init(maxBytes int) {
-	q.slots = make([]udpSlot, udpQueueDatagrams)
+func (q *queue) init(maxBytes int) {
+	q.slots = make([]queueSlot, QueueDatagrams)
 	q.maxBytes = maxBytes
 }
 
 // push copies p into the queue, or reports false if it is full.
-func (q *udpQueue) push(from netip.AddrPort, p []byte) bool {
+func (q *queue) push(from netip.AddrPort, p []byte) bool {
 	if q.n == len(q.slots) || q.bytes+len(p) > q.maxBytes && q.n > 0 {
 		return false
 	}
@@ -49,7 +49,7 @@ func (q *udpQueue) push(from netip.AddrPort, p []byte) bool {
 // pop copies the oldest datagram into p (truncating it, as recvfrom
 // does) and returns its length and sender; ok is false if the queue is
 // empty.
-func (q *udpQueue) pop(p []byte) (n int, from netip.AddrPort, ok bool) {
+func (q *queue) pop(p []byte) (n int, from netip.AddrPort, ok bool) {
 	if q.n == 0 {
 		return 0, netip.AddrPort{}, false
 	}

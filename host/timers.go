@@ -1,4 +1,4 @@
-package threeway
+package host
 
 import (
 	"time"
@@ -7,15 +7,15 @@ import (
 )
 
 // timerHeap orders connections by their next deadline so one clock timer
-// serves the whole stack.
+// serves the whole host: Deadline is the earliest, Advance runs the due.
 type timerHeap []*Conn
 
 func (h timerHeap) less(i, j int) bool { return h[i].deadline < h[j].deadline }
 
 func (h timerHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
+	h[i].heapIdx = int32(i)
+	h[j].heapIdx = int32(j)
 }
 
 func (h timerHeap) up(i int) {
@@ -55,17 +55,17 @@ func (h *timerHeap) update(c *Conn, at time.Duration) {
 	}
 	c.deadline = at
 	if c.heapIdx < 0 {
-		c.heapIdx = len(*h)
+		c.heapIdx = int32(len(*h))
 		*h = append(*h, c)
-		h.up(c.heapIdx)
+		h.up(int(c.heapIdx))
 		return
 	}
-	h.up(c.heapIdx)
-	h.down(c.heapIdx)
+	h.up(int(c.heapIdx))
+	h.down(int(c.heapIdx))
 }
 
 func (h *timerHeap) remove(c *Conn) {
-	i := c.heapIdx
+	i := int(c.heapIdx)
 	if i < 0 {
 		return
 	}
@@ -99,3 +99,6 @@ func (h *timerHeap) due(now time.Duration) *Conn {
 	h.remove(c)
 	return c
 }
+
+// Timed is how many connections have a deadline: on the timer heap.
+func (h *Host) Timed() int { return len(h.timers) }
