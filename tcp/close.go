@@ -193,7 +193,7 @@ func (c *Conn) mayReopen(seg *Segment) bool {
 // timeWaitReopen lets a new SYN in TIME-WAIT start a new incarnation of
 // the connection (RFC 9293 §3.10.7.4 and RFC 6191): one whose sequence
 // number (or timestamp) is beyond the old connection's, unless the
-// caller said no listener would take it (RefuseReopen). What the old one
+// caller said no listener would take it (InputMayReopen). What the old one
 // still owes (the ACK of a FIN that came in the same batch) goes first,
 // or the peer sits in LAST-ACK retransmitting it. The caller hands the
 // SYN to its listener on EvReopen.
