@@ -2,10 +2,11 @@ package threeway
 
 import (
 	"errors"
-	"github.com/threeway-tcp/threeway/host"
 	"net"
 	"net/netip"
 	"strconv"
+
+	"github.com/threeway-tcp/threeway/host"
 )
 
 func netipAddrPort(a netip.Addr, port uint16) netip.AddrPort { return netip.AddrPortFrom(a, port) }
@@ -93,9 +94,3 @@ const (
 	ephemeralLow  = host.EphemeralLow
 	ephemeralHigh = host.EphemeralHigh
 )
-
-// pickPort chooses a random free ephemeral port for a connection from
-// src to dst (RFC 6056 §3.3.1), in the host's tables.
-func (s *Stack) pickPort(src netip.Addr, dst netip.AddrPort) uint16 {
-	return s.host.PickPort(src, dst)
-}

@@ -287,8 +287,8 @@ func TestTimeWaitKeptWithoutListener(t *testing.T) {
 	}
 	p.stack.mu.Lock()
 	defer p.stack.mu.Unlock()
-	for _, c := range p.stack.conns {
-		if c.tcb.State() != tcp.TimeWait {
+	for _, hc := range p.stack.host.Conns() {
+		if c := hc.User.(*Conn); c.tcb.State() != tcp.TimeWait {
 			t.Fatalf("connection in %v", c.tcb.State())
 		}
 	}

@@ -4,16 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 
 	"github.com/threeway-tcp/threeway/tcp"
 )
-
-func tupleFor(src netip.Addr, sport uint16, dst netip.AddrPort) tcp.Tuple {
-	return tcp.Tuple{LocalAddr: src, RemoteAddr: dst.Addr(), LocalPort: sport, RemotePort: dst.Port()}
-}
 
 // Dial connects to address ("ip:port") on network "tcp", "tcp4" or "tcp6",
 // or opens a connected UDP socket on "udp", "udp4" or "udp6". It is the

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/threeway-tcp/threeway/host"
 	"github.com/threeway-tcp/threeway/tcp"
 )
 
@@ -211,31 +212,32 @@ func (d *Dialer) start(network, address string) (*Conn, error) {
 	return c, nil
 }
 
-// openLocked picks the local endpoint and files a connection in SYN-SENT
-// whose SYN goes out on its first Poll, with the Dialer's options set.
+// openLocked files a connection in SYN-SENT in the host, from the
+// Dialer's local address (the host picks what is left open), with the
+// Dialer's options set on it before its first Poll sends the SYN.
 func (d *Dialer) openLocked(dst netip.AddrPort) (*Conn, error) {
 	s := d.Stack
-	src, ok := s.sourceFor(dst.Addr())
-	if !ok {
+	local := d.LocalAddr
+	if la := local.Addr().Unmap(); la.IsValid() && !la.IsUnspecified() {
+		local = netip.AddrPortFrom(la, local.Port())
+	} else {
+		local = netip.AddrPortFrom(netip.Addr{}, local.Port())
+	}
+	hc, err := s.host.Open(s.now(), local, dst)
+	switch err {
+	case nil:
+	case syscall.ENETUNREACH:
 		return nil, os.NewSyscallError("connect", syscall.ENETUNREACH)
-	}
-	sport := d.LocalAddr.Port()
-	if la := d.LocalAddr.Addr().Unmap(); la.IsValid() && !la.IsUnspecified() {
-		if la.Is4() != dst.Addr().Is4() || !s.isLocal(la) && !s.transparent.spoofing {
-			return nil, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
-		}
-		src = la
-	}
-	if sport != 0 && s.conns[tupleFor(src, sport, dst)] != nil {
+	case host.ErrAddrNotOurs:
+		return nil, os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)
+	case host.ErrAddrInUse:
 		return nil, os.NewSyscallError("bind", syscall.EADDRINUSE)
+	case host.ErrNoFreePort:
+		return nil, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL)
+	default:
+		return nil, err
 	}
-	if sport == 0 {
-		if sport = s.pickPort(src, dst); sport == 0 {
-			return nil, os.NewSyscallError("connect", syscall.EADDRNOTAVAIL)
-		}
-	}
-	t := tupleFor(src, sport, dst)
-	tcb := tcp.NewActive(s.env, t, s.now())
+	tcb := hc.TCB()
 	// Before the first Poll, so the SYN already reflects them.
 	tcb.SetBuffers(d.SendBuffer, d.RecvBuffer)
 	if d.FastOpen {
@@ -251,10 +253,7 @@ func (d *Dialer) openLocked(dst netip.AddrPort) (*Conn, error) {
 	case d.KeepAlive > 0:
 		tcb.SetKeepAlive(s.now(), true, d.KeepAlive, d.KeepAlive, 0)
 	}
-	c := s.newConn(tcb, t)
-	s.conns[t] = c
-	s.refForeign(c)
-	return c, nil
+	return s.wrap(hc), nil
 }
 
 // parseDialAddr parses a dial target: an IP literal and port of the

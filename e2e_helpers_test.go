@@ -315,7 +315,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 func (s *Stack) numConns() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.conns)
+	return len(s.host.Conns())
 }
 
 // segInfo parses a raw IP packet from the pipe. ok is false for anything

@@ -27,11 +27,6 @@ func (s *Stack) handleEvents() {
 			if ev&(tcp.EvWritable|tcp.EvError|tcp.EvClosed|tcp.EvEstablished) != 0 || e.Retired {
 				notify(c.wwait)
 			}
-			if e.Retired {
-				if t := c.tcb.Tuple(); s.conns[t] == c {
-					delete(s.conns, t)
-				}
-			}
 		case host.AcceptEvent:
 			if l, _ := e.Listener.User.(*Listener); l != nil {
 				notify(l.ready)
@@ -71,18 +66,8 @@ func (s *Stack) wrap(hc *host.Conn) *Conn {
 		deadlines: deadlines{done: s.done, rwait: make(chan struct{}, 1), wwait: make(chan struct{}, 1)},
 	}
 	hc.User = c
-	s.conns[tcb.Tuple()] = c
 	return c
 }
-
-// newConn files a connection the dialer made (tcp.NewActive) in the host
-// and wraps it; t is its tuple.
-func (s *Stack) newConn(tcb *tcp.Conn, t tcp.Tuple) *Conn {
-	return s.wrap(s.host.File(tcb))
-}
-
-// refForeign is done by the host when it files a connection.
-func (s *Stack) refForeign(*Conn) {}
 
 func (s *Stack) sourceFor(dst netip.Addr) (netip.Addr, bool) { return s.host.SourceFor(dst) }
 

@@ -152,8 +152,8 @@ func TestPacketTooBigLowersMSSAndRetransmits(t *testing.T) {
 	s := p.stack
 	s.mu.Lock()
 	var c *Conn
-	for _, x := range s.conns {
-		c = x
+	for _, hc := range s.host.Conns() {
+		c = hc.User.(*Conn)
 	}
 	s.mu.Unlock()
 	if c == nil {

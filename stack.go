@@ -29,10 +29,6 @@ type Stack struct {
 	host      *host.Host
 	env       *tcp.Env // the host's
 
-	// conns are the live connections' wrappers, by tuple: the dialer's
-	// bind check and Close use them. Events find a wrapper through
-	// host.Conn.User, never here.
-	conns map[tcp.Tuple]*Conn
 	// out takes segments of core calls made with an Output of the
 	// runtime's (the dialer's aborts); flushLocked hands them to the host.
 	out         tcp.Output
@@ -100,7 +96,6 @@ func New(opts Options) (*Stack, error) {
 		olink:   olink,
 		host:    host.New(hcfg),
 		env:     env,
-		conns:   make(map[tcp.Tuple]*Conn),
 		timerAt: tcp.Never,
 		done:    make(chan struct{}),
 		txInfo:  make([]link.PacketInfo, host.BatchSize),
@@ -148,15 +143,20 @@ func (s *Stack) Close() error {
 				w.markClosed()
 			}
 		}
+		live := make([]*Conn, 0, len(s.host.Conns()))
+		for _, hc := range s.host.Conns() {
+			if c, ok := hc.User.(*Conn); ok {
+				live = append(live, c)
+			}
+		}
 		s.host.Close(now)
 		s.handleEvents()
 		s.queueOutput()
 		s.closed = true
 		close(s.done)
-		for _, c := range s.conns {
+		for _, c := range live {
 			c.wakeAll()
 		}
-		clear(s.conns)
 		if s.timer != nil {
 			s.timer.Stop()
 		}
