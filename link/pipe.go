@@ -129,6 +129,10 @@ func (e *PipeEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
 	return e.rx.read(bufs, sizes)
 }
 
+// Queued returns how many packets wait to be read at e: a reader that is
+// the only one can read that many without blocking.
+func (e *PipeEnd) Queued() int { return e.rx.len() }
+
 // Close discards queued packets, wakes blocked readers, and makes further
 // calls fail with ErrClosed. Closing twice is harmless.
 func (e *PipeEnd) Close() error {
