@@ -1,26 +1,12 @@
 package clock
 
-// Holder is a clock that can be kept from moving on its own: a *Sim's
-// AutoAdvance waits while anyone holds it. Parts of a system that are busy
-// in ways the clock cannot see (a packet queued but not yet read, a stack
-// processing a batch) hold it, so simulated time never jumps past work
-// that is about to happen, and a conversation runs the same every time.
+// Holder was a clock that could be kept from moving on its own, for a
+// simulated clock that advanced after a quiet period of real time. Nothing
+// implements it any more: simulated time is moved by a synctest bubble (the
+// tests) or by a driver that knows when everything is idle
+// (internal/simnet). The runtime still asks its clock for it (stack.go's
+// holdClock, a no-op now) until the sans-I/O host replaces that code.
 type Holder interface {
 	Hold()
 	Release()
-}
-
-var _ Holder = (*Sim)(nil)
-
-// Hold keeps AutoAdvance from advancing until the matching Release;
-// holds nest.
-func (s *Sim) Hold() { s.holds.Add(1) }
-
-// Release ends one Hold. It counts as activity, so AutoAdvance still waits
-// a quiet period after the last release.
-func (s *Sim) Release() {
-	s.touch()
-	if s.holds.Add(-1) < 0 {
-		panic("clock: Release without Hold")
-	}
 }

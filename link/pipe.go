@@ -49,9 +49,6 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 		qlen = 4096
 	}
 	qa, qb := newQueue(qlen, mtu), newQueue(qlen, mtu)
-	if h, ok := clk.(clock.Holder); ok {
-		qa.holder, qb.holder = h, h
-	}
 	ab := newDirection(cfg.AtoB, clk, qb, rand.New(rand.NewPCG(cfg.Seed, streamAtoB)))
 	ba := newDirection(cfg.BtoA, clk, qa, rand.New(rand.NewPCG(cfg.Seed, streamBtoA)))
 	maxPkt := max(cfg.MaxPacket, mtu)
