@@ -103,8 +103,6 @@ func syscallName(op string) string {
 // does nothing and reports false.
 func (c *Conn) do(f func(now time.Duration)) bool {
 	s := c.s
-	s.holdClock()
-	defer s.releaseClock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -182,6 +183,13 @@ func TestCloseRead(t *testing.T) {
 // first closer goes through TIME-WAIT.
 func TestSimultaneousClose(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testSimultaneousClose)
+}
+
+// testSimultaneousClose runs in one bubble, so its two parts, on one
+// pair of stacks, are phases rather than subtests (t.Run is not allowed
+// in a bubble).
+func testSimultaneousClose(t *testing.T) {
 	var hold atomic.Bool
 	var held atomic.Int32
 	holdFIN := func(pkt []byte) bool {
@@ -192,15 +200,13 @@ func TestSimultaneousClose(t *testing.T) {
 		return false
 	}
 	log := newStateLog()
-	// A long quiet period: the RTO must not fire (and the held FIN be
-	// lost again) merely because this goroutine was slow to run.
-	n := newTestNet(t, netConfig{sim: true, quiet: exactQuiet, clientTrace: log, serverTrace: log, pipe: link.PipeConfig{
+	n := newTestNet(t, netConfig{clientTrace: log, serverTrace: log, pipe: link.PipeConfig{
 		AtoB: link.Impairments{Drop: holdFIN},
 		BtoA: link.Impairments{Drop: holdFIN},
 	}})
 	msl := tcp.DefaultConfig().MSL
 
-	t.Run("simultaneous", func(t *testing.T) {
+	func() { // simultaneous
 		c, s := connPair(t, n, ":7")
 		hold.Store(true)
 		start := n.now()
@@ -233,9 +239,9 @@ func TestSimultaneousClose(t *testing.T) {
 		if el := n.now().Sub(start); el < 2*msl {
 			t.Errorf("both closed after %v, before 2*MSL", el)
 		}
-	})
+	}()
 
-	t.Run("sequential", func(t *testing.T) {
+	func() { // sequential
 		c, s := connPair(t, n, ":8")
 		if err := c.Close(); err != nil {
 			t.Fatal(err)
@@ -254,7 +260,7 @@ func TestSimultaneousClose(t *testing.T) {
 		if h := log.states(s); !slices.Equal(h, []tcp.State{tcp.SynReceived, tcp.Established, tcp.CloseWait, tcp.LastAck, tcp.Closed}) {
 			t.Errorf("passive closer went through %v", h)
 		}
-	})
+	}()
 
 	waitFor(t, 5*time.Second, "stacks to forget the connections", func() bool {
 		return n.client.numConns() == 0 && n.server.numConns() == 0
@@ -396,14 +402,14 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			before := runtime.NumGoroutine()
-			func() {
+			run := func(t *testing.T) {
 				// Delays keep the pipe's timers busy; on the simulated
 				// clock losses add retransmissions at no cost in time.
 				imp := link.Impairments{Delay: time.Millisecond}
 				if sim {
 					imp.Loss = 0.02
 				}
-				n := newTestNet(t, netConfig{sim: sim, pipe: link.PipeConfig{Seed: 1, AtoB: imp, BtoA: imp}})
+				n := newTestNet(t, netConfig{pipe: link.PipeConfig{Seed: 1, AtoB: imp, BtoA: imp}})
 				l := listen(t, n.server, ":7")
 				wait := serveEcho(l)
 				for i := range 5 {
@@ -421,7 +427,13 @@ func TestNoGoroutineLeak(t *testing.T) {
 				go n.client.Dial("tcp", "192.0.2.2:1")
 				n.close()
 				wait()
-			}()
+			}
+			if sim {
+				// The bubble also ends only once its goroutines have.
+				synctest.Test(t, run)
+			} else {
+				run(t)
+			}
 			var after int
 			deadline := time.Now().Add(5 * time.Second)
 			for {

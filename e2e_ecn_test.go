@@ -2,6 +2,7 @@ package threeway
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -16,15 +17,19 @@ import (
 // in packet_in.go.
 func TestECNEndToEnd(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testECNEndToEnd)
+}
+
+func testECNEndToEnd(t *testing.T) {
 	data := link.Impairments{Delay: 5 * time.Millisecond, CE: 0.03}
 	acks := link.Impairments{Delay: 5 * time.Millisecond}
-	n := newTestNet(t, netConfig{sim: true, tcp: tcp.Config{ECN: tcp.ECNOn},
+	n := newTestNet(t, netConfig{tcp: tcp.Config{ECN: tcp.ECNOn},
 		pipe: link.PipeConfig{Seed: 7, AtoB: data, BtoA: acks}})
 	c, s := connPair(t, n, ":7")
 	if !c.tcb.ECN() || !s.tcb.ECN() {
 		t.Fatalf("ECN negotiated: client %v, server %v", c.tcb.ECN(), s.tcb.ECN())
 	}
-	watchdog := time.AfterFunc(time.Minute, n.close)
+	watchdog := time.AfterFunc(time.Hour, n.close) // simulated time
 	defer watchdog.Stop()
 	if err := exchange(c, s, 1, 1<<20, 2, 1, 16<<10); err != nil {
 		t.Fatal(err)
@@ -45,7 +50,11 @@ func TestECNEndToEnd(t *testing.T) {
 // TCP_CONGESTION) per connection; the choice survives the handshake.
 func TestCongestionControlPerConnection(t *testing.T) {
 	t.Parallel()
-	n := newTestNet(t, netConfig{sim: true})
+	synctest.Test(t, testCongestionControlPerConnection)
+}
+
+func testCongestionControlPerConnection(t *testing.T) {
+	n := newTestNet(t, netConfig{})
 	l := listen(t, n.server, ":7")
 	wait := serveEcho(l)
 	defer wait()
@@ -72,7 +81,7 @@ func TestCongestionControlPerConnection(t *testing.T) {
 		}
 		c.Close()
 	}
-	m := newTestNet(t, netConfig{sim: true, tcp: tcp.Config{CongestionControl: tcp.CCNewReno}})
+	m := newTestNet(t, netConfig{tcp: tcp.Config{CongestionControl: tcp.CCNewReno}})
 	ml := listen(t, m.server, ":7")
 	mw := serveEcho(ml)
 	defer mw()

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -118,7 +119,11 @@ func TestReadDeadline(t *testing.T) {
 // waiting.
 func TestDeadlineOnSimulatedClock(t *testing.T) {
 	t.Parallel()
-	n := newTestNet(t, netConfig{sim: true})
+	synctest.Test(t, testDeadlineOnSimulatedClock)
+}
+
+func testDeadlineOnSimulatedClock(t *testing.T) {
+	n := newTestNet(t, netConfig{})
 	c, _ := connPair(t, n, ":7")
 	start := n.now()
 	c.SetReadDeadline(start.Add(time.Hour))
@@ -243,46 +248,52 @@ func TestDialContextCancel(t *testing.T) {
 // minutes) is checked the same way.
 func TestDialSYNRetriesTimeout(t *testing.T) {
 	t.Parallel()
-	def := tcp.DefaultConfig()
 	for _, tc := range []struct {
 		name    string
 		retries int // 0: the default
 	}{{"linux-6", 6}, {"default", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			retries := cmp.Or(tc.retries, def.SynRetries)
-			var want time.Duration
-			for i, rto := 0, def.InitialRTO; i <= retries; i, rto = i+1, min(2*rto, def.MaxRTO) {
-				want += rto
-			}
-			if tc.retries == 6 && want != 127*time.Second {
-				t.Fatalf("expected schedule sums to %v, not 127s", want)
-			}
-			n := newTestNet(t, netConfig{sim: true, tcp: tcp.Config{SynRetries: tc.retries}, pipe: link.PipeConfig{AtoB: link.Impairments{
-				Drop: func(pkt []byte) bool { s, ok := parseSeg(pkt); return ok && isSYN(s) },
-			}}})
-			listen(t, n.server, ":7")
-			start := n.now()
-			c, err := n.client.Dial("tcp", "192.0.2.2:7")
-			el := n.now().Sub(start)
-			if err == nil {
-				c.Close()
-				t.Fatal("Dial succeeded with every SYN dropped")
-			}
-			if !errors.Is(err, syscall.ETIMEDOUT) {
-				t.Fatalf("Dial error = %v, want ETIMEDOUT", err)
-			}
-			if el < want || el > want+time.Second {
-				t.Errorf("Dial gave up after %v of simulated time, want %v", el, want)
-			}
-			st := n.client.Stats()
-			if st.SynRetrans != uint64(retries) || st.Timeouts != 1 || st.AttemptFails != 1 {
-				t.Errorf("SynRetrans = %d, Timeouts = %d, AttemptFails = %d; want %d, 1, 1", st.SynRetrans, st.Timeouts, st.AttemptFails, retries)
-			}
-			if k := n.client.numConns(); k != 0 {
-				t.Errorf("client still tracks %d connections", k)
-			}
+			synctest.Test(t, func(t *testing.T) { testDialSYNRetriesTimeout(t, tc.retries) })
 		})
+	}
+}
+
+// testDialSYNRetriesTimeout is one case of TestDialSYNRetriesTimeout, in a
+// bubble; configured is Config.SynRetries, 0 for the default.
+func testDialSYNRetriesTimeout(t *testing.T, configured int) {
+	def := tcp.DefaultConfig()
+	retries := cmp.Or(configured, def.SynRetries)
+	var want time.Duration
+	for i, rto := 0, def.InitialRTO; i <= retries; i, rto = i+1, min(2*rto, def.MaxRTO) {
+		want += rto
+	}
+	if configured == 6 && want != 127*time.Second {
+		t.Fatalf("expected schedule sums to %v, not 127s", want)
+	}
+	n := newTestNet(t, netConfig{tcp: tcp.Config{SynRetries: configured}, pipe: link.PipeConfig{AtoB: link.Impairments{
+		Drop: func(pkt []byte) bool { s, ok := parseSeg(pkt); return ok && isSYN(s) },
+	}}})
+	listen(t, n.server, ":7")
+	start := n.now()
+	c, err := n.client.Dial("tcp", "192.0.2.2:7")
+	el := n.now().Sub(start)
+	if err == nil {
+		c.Close()
+		t.Fatal("Dial succeeded with every SYN dropped")
+	}
+	if !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatalf("Dial error = %v, want ETIMEDOUT", err)
+	}
+	if el < want || el > want+time.Second {
+		t.Errorf("Dial gave up after %v of simulated time, want %v", el, want)
+	}
+	st := n.client.Stats()
+	if st.SynRetrans != uint64(retries) || st.Timeouts != 1 || st.AttemptFails != 1 {
+		t.Errorf("SynRetrans = %d, Timeouts = %d, AttemptFails = %d; want %d, 1, 1", st.SynRetrans, st.Timeouts, st.AttemptFails, retries)
+	}
+	if k := n.client.numConns(); k != 0 {
+		t.Errorf("client still tracks %d connections", k)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -15,6 +16,10 @@ import (
 // fetches a cookie; the second carries its request in the SYN and gets
 // its answer one round trip sooner (RFC 7413 §1).
 func TestFastOpenSavesARoundTrip(t *testing.T) {
+	synctest.Test(t, testFastOpenSavesARoundTrip)
+}
+
+func testFastOpenSavesARoundTrip(t *testing.T) {
 	var mu sync.Mutex
 	var synPayloads []int
 	observe := func(pkt []byte) bool {
@@ -25,7 +30,7 @@ func TestFastOpenSavesARoundTrip(t *testing.T) {
 		}
 		return false
 	}
-	n := newTestNet(t, netConfig{sim: true, pipe: link.PipeConfig{
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{
 		AtoB: link.Impairments{Delay: 10 * time.Millisecond, Drop: observe},
 		BtoA: link.Impairments{Delay: 10 * time.Millisecond},
 	}})

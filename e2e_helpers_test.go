@@ -1,7 +1,6 @@
 package threeway
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/threeway-tcp/threeway/clock"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 	"github.com/threeway-tcp/threeway/wire"
@@ -29,20 +27,22 @@ var (
 )
 
 // testNet is two stacks joined by an in-memory pipe.
+//
+// A test on simulated time builds its testNet inside a synctest bubble
+// (synctest.Test): there package time's clock, and so clock.Real, the
+// stacks and the pipe run on, is fake and moves only when every goroutine
+// in the bubble is durably blocked. Minutes of retransmission timeouts
+// then pass at once, with no guess about when the stacks are idle, and a
+// conversation is a function of its inputs (TestConversationDeterministic).
+// The pipe and the stacks' goroutines must be created inside the bubble.
 type testNet struct {
 	client, server *Stack
 	a, b           *link.PipeEnd
-	sim            *clock.Sim // nil on the real clock
-	driver         *simDriver // advances sim
 }
 
 type netConfig struct {
 	pipe link.PipeConfig
 	tcp  tcp.Config
-	sim  bool // run on a simulated clock that advances when idle
-	// quiet is how long (in real time) the simulation must be idle before
-	// the clock jumps to the next timer; default 2ms.
-	quiet time.Duration
 	// wrapClient, if set, wraps the client's end of the pipe (e.g. in a
 	// link.Capture).
 	wrapClient func(link.Link) link.Link
@@ -53,33 +53,20 @@ type netConfig struct {
 func newTestNet(t testing.TB, nc netConfig) *testNet {
 	t.Helper()
 	n := &testNet{}
-	var clk clock.Clock = clock.Real
-	if nc.sim {
-		n.sim = clock.NewSim(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-		n.driver = newSimDriver(n.sim, cmp.Or(nc.quiet, 2*time.Millisecond))
-		clk = n.driver
-		nc.pipe.Clock = clk
-	}
 	n.a, n.b = link.Pipe(nc.pipe)
 	var clientLink, serverLink link.Link = n.a, n.b
-	if n.driver != nil {
-		clientLink, serverLink = n.driver.watch(n.a, n.b)
-	}
 	if nc.wrapClient != nil {
 		clientLink = nc.wrapClient(clientLink)
 	}
 	var err error
 	secA, secB := [16]byte{1}, [16]byte{2}
-	n.client, err = New(Options{Link: clientLink, Addrs: []netip.Prefix{clientAddr, client6}, Clock: clk, TCP: nc.tcp, ISNSecret: &secA, Tracer: nc.clientTrace})
+	n.client, err = New(Options{Link: clientLink, Addrs: []netip.Prefix{clientAddr, client6}, TCP: nc.tcp, ISNSecret: &secA, Tracer: nc.clientTrace})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.server, err = New(Options{Link: serverLink, Addrs: []netip.Prefix{serverAddr, server6}, Clock: clk, TCP: nc.tcp, ISNSecret: &secB, Tracer: nc.serverTrace})
+	n.server, err = New(Options{Link: serverLink, Addrs: []netip.Prefix{serverAddr, server6}, TCP: nc.tcp, ISNSecret: &secB, Tracer: nc.serverTrace})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if n.driver != nil {
-		n.driver.start()
 	}
 	t.Cleanup(n.close)
 	return n
@@ -88,149 +75,6 @@ func newTestNet(t testing.TB, nc netConfig) *testNet {
 func (n *testNet) close() {
 	n.client.Close()
 	n.server.Close()
-	if n.driver != nil {
-		n.driver.stop()
-	}
-}
-
-// simDriver moves a simulated clock to its next timer when the two stacks
-// are idle. clock.Sim.AutoAdvance judges idleness only by the absence of
-// clock calls for a quiet period, and on a loaded machine (these tests run
-// hundreds of stacks on two CPUs under the race detector) a stack's
-// goroutine can wait longer than that to be scheduled while packets are
-// queued for it: time then jumps past timeouts it would have met, which
-// shows up as spurious retransmissions and, rarely, handshakes that time
-// out. The driver is the stacks' clock, so it sees their activity, and it
-// watches the pipe: it also waits while a packet sits unread in either
-// end's queue or a write into the pipe is under way.
-type simDriver struct {
-	sim        *clock.Sim
-	quiet      time.Duration
-	last       atomic.Int64 // when (since driverEpoch) the clock was last used
-	ends       [2]*watchedEnd
-	quit, done chan struct{}
-	stopOnce   sync.Once
-}
-
-var driverEpoch = time.Now()
-
-func newSimDriver(sim *clock.Sim, quiet time.Duration) *simDriver {
-	return &simDriver{sim: sim, quiet: quiet, quit: make(chan struct{}), done: make(chan struct{})}
-}
-
-func (d *simDriver) touch() { d.last.Store(int64(time.Since(driverEpoch))) }
-
-func (d *simDriver) idle() time.Duration {
-	return time.Since(driverEpoch) - time.Duration(d.last.Load())
-}
-
-// Now and AfterFunc make the driver a clock.Clock that records activity.
-func (d *simDriver) Now() time.Time {
-	d.touch()
-	return d.sim.Now()
-}
-
-func (d *simDriver) AfterFunc(dur time.Duration, f func()) clock.Timer {
-	d.touch()
-	return drivenTimer{d, d.sim.AfterFunc(dur, f)}
-}
-
-type drivenTimer struct {
-	d *simDriver
-	t clock.Timer
-}
-
-func (t drivenTimer) Stop() bool {
-	t.d.touch()
-	return t.t.Stop()
-}
-
-func (t drivenTimer) Reset(dur time.Duration) bool {
-	t.d.touch()
-	return t.t.Reset(dur)
-}
-
-// watch returns the two pipe ends wrapped so the driver sees their traffic.
-func (d *simDriver) watch(a, b *link.PipeEnd) (link.Link, link.Link) {
-	d.ends[0] = &watchedEnd{PipeEnd: a, peer: b, d: d}
-	d.ends[1] = &watchedEnd{PipeEnd: b, peer: a, d: d}
-	return d.ends[0], d.ends[1]
-}
-
-func (d *simDriver) start() { go d.run() }
-
-func (d *simDriver) stop() {
-	d.stopOnce.Do(func() { close(d.quit) })
-	<-d.done
-}
-
-func (d *simDriver) run() {
-	defer close(d.done)
-	sleep := time.NewTimer(time.Hour)
-	defer sleep.Stop()
-	for {
-		wait := d.quiet - d.idle()
-		switch {
-		case wait > 0:
-		case d.ends[0].busy() || d.ends[1].busy():
-			// A stack has packets to handle: it is runnable, just not
-			// running yet.
-			wait = d.quiet / 4
-		case d.sim.Pending() == 0:
-			wait = d.quiet
-		}
-		if wait > 0 {
-			sleep.Reset(wait)
-			select {
-			case <-sleep.C:
-			case <-d.quit:
-				return
-			}
-			continue
-		}
-		d.sim.AdvanceToNext()
-		// Timer callbacks may have woken goroutines without touching the
-		// clock; give them a quiet period to react.
-		d.touch()
-	}
-}
-
-// watchedEnd is a pipe end that counts what its reader has handled.
-type watchedEnd struct {
-	*link.PipeEnd
-	peer    *link.PipeEnd // its Stats().Delivered counts packets queued here
-	d       *simDriver
-	writing atomic.Int32  // writes from this end in progress
-	handled atomic.Uint64 // packets read and processed
-	batch   uint64        // the batch being processed; reader-owned
-}
-
-func (e *watchedEnd) WritePackets(pkts [][]byte) error {
-	e.writing.Add(1)
-	defer e.writing.Add(-1)
-	e.d.touch()
-	return e.PipeEnd.WritePackets(pkts)
-}
-
-// Offloads hides the pipe's offloads: the driver watches only the plain
-// Link methods, so a simulated pipe carries MTU-sized packets.
-func (e *watchedEnd) Offloads() link.Offloads { return link.Offloads{} }
-
-// ReadPackets counts a batch as handled when the reader comes back for
-// the next one: the stack's read loop processes a batch in between.
-func (e *watchedEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
-	e.handled.Add(e.batch)
-	e.batch = 0
-	n, err := e.PipeEnd.ReadPackets(bufs, sizes)
-	e.batch = uint64(n)
-	e.d.touch()
-	return n, err
-}
-
-// busy reports packets queued here and not yet processed, or a write in
-// progress from here.
-func (e *watchedEnd) busy() bool {
-	return e.writing.Load() > 0 || e.peer.Stats().Delivered > e.handled.Load()
 }
 
 // now is the clock both stacks run on.
@@ -296,10 +140,12 @@ func echoOnce(s *Stack, address string, msg []byte) error {
 	return nil
 }
 
-// waitFor polls cond until it holds, failing the test after timeout (of
-// real time). It is for conditions with no event to wait on, on the real
-// clock; on a simulated clock a state can come and go between two polls,
-// so tests there wait on a stateLog.
+// waitFor polls cond every millisecond until it holds, failing the test
+// after timeout. It is for conditions with no event to wait on. In a
+// synctest bubble the timeout and the polls are simulated time: a poll lets
+// the clock move a millisecond at most, and only once everything else is
+// blocked; a state can still come and go between two polls, so tests wait
+// for states on a stateLog.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -451,8 +297,9 @@ func exchange(a, b net.Conn, seedA byte, na int64, seedB byte, nb int64, bufSize
 }
 
 // stateLog is a Tracer that records every connection's state changes, so
-// a test can wait for a state however briefly it lasts (on a simulated
-// clock, TIME-WAIT may pass in a few milliseconds of real time).
+// a test can wait for a state however briefly it lasts (in a synctest
+// bubble, TIME-WAIT passes in no real time at all). In a bubble, make it
+// there: a channel from outside does not count as durably blocking.
 type stateLog struct {
 	mu      sync.Mutex
 	history map[tcp.Tuple][]tcp.State
@@ -481,10 +328,12 @@ func (l *stateLog) states(c *Conn) []tcp.State {
 	return append([]tcp.State(nil), l.history[c.tuple]...)
 }
 
-// wait blocks until c's connection has reached want.
+// wait blocks until c's connection has reached want. The timeout is in the
+// stacks' time: in a synctest bubble it is simulated, and must outlast
+// TIME-WAIT (2*MSL, a minute by default).
 func (l *stateLog) wait(t testing.TB, c *Conn, want tcp.State) {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(10 * time.Minute)
 	for {
 		l.mu.Lock()
 		h, ch := l.history[c.tuple], l.changed

@@ -6,24 +6,23 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 )
 
-// These tests check simulated times exactly. The test driver does not
-// advance the clock while a stack has packets to handle, and a long quiet
-// period keeps it from advancing while an application goroutine that has
-// just been woken (a dialer, say) waits to be scheduled.
-const exactQuiet = 100 * time.Millisecond
-
 // TestLostSYN: the first SYN is dropped; the handshake completes with the
 // retransmission one initial RTO (1 s) later.
 func TestLostSYN(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testLostSYN)
+}
+
+func testLostSYN(t *testing.T) {
 	drop, dropped := dropFirst(isSYN)
-	n := newTestNet(t, netConfig{sim: true, quiet: exactQuiet, pipe: link.PipeConfig{AtoB: link.Impairments{Drop: drop}}})
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{AtoB: link.Impairments{Drop: drop}}})
 	l := listen(t, n.server, ":7")
 	wait := serveEcho(l)
 	defer wait()
@@ -53,8 +52,12 @@ func TestLostSYN(t *testing.T) {
 // SYN-ACK timer, both due after 1 s) completes the handshake.
 func TestLostSYNACK(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testLostSYNACK)
+}
+
+func testLostSYNACK(t *testing.T) {
 	drop, dropped := dropFirst(isSYNACK)
-	n := newTestNet(t, netConfig{sim: true, quiet: exactQuiet, pipe: link.PipeConfig{BtoA: link.Impairments{Drop: drop}}})
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{BtoA: link.Impairments{Drop: drop}}})
 	l := listen(t, n.server, ":7")
 	wait := serveEcho(l)
 	defer wait()
@@ -84,10 +87,12 @@ func TestLostSYNACK(t *testing.T) {
 // server's handshake (RFC 9293 §3.10.7.4), with no retransmission.
 func TestLostFinalACK(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testLostFinalACK)
+}
+
+func testLostFinalACK(t *testing.T) {
 	drop, dropped := dropFirst(isPureACK)
-	// Nothing in this test waits on a timer: a long quiet period costs
-	// nothing and keeps the SYN-ACK timer from firing early.
-	n := newTestNet(t, netConfig{sim: true, quiet: time.Second, pipe: link.PipeConfig{AtoB: link.Impairments{Drop: drop}}})
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{AtoB: link.Impairments{Drop: drop}}})
 	l := listen(t, n.server, ":7")
 	start := n.now()
 	c, err := n.client.Dial("tcp", "192.0.2.2:7")
@@ -123,8 +128,8 @@ func TestLostFinalACK(t *testing.T) {
 // TestImpairedSweep transfers 64 KiB each way at once over a link that
 // loses, duplicates, reorders, delays and corrupts packets, for 200 seeds.
 // Every run must deliver every byte exactly once, in order (same count and
-// SHA-256 on both ends). Runs use the simulated clock, so retransmission
-// timeouts cost no real time, and run many at once.
+// SHA-256 on both ends). Each run is a synctest bubble, so retransmission
+// timeouts cost no real time, and runs go many at once.
 func TestImpairedSweep(t *testing.T) {
 	t.Parallel()
 	seeds := 200
@@ -136,10 +141,8 @@ func TestImpairedSweep(t *testing.T) {
 
 	var corrupted, badChecksums, retrans atomic.Uint64
 	// t.Run may be called from several goroutines: a worker pool gives
-	// each seed its own subtest without the -parallel limit (GOMAXPROCS),
-	// which would leave the CPUs idle while simulated clocks wait out
-	// their quiet periods.
-	const workers = 32
+	// each seed its own subtest, a few at a time.
+	const workers = 4
 	next := make(chan uint64)
 	var wg sync.WaitGroup
 	for range workers {
@@ -148,22 +151,22 @@ func TestImpairedSweep(t *testing.T) {
 			defer wg.Done()
 			for seed := range next {
 				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-					n := newTestNet(t, netConfig{sim: true, pipe: link.PipeConfig{Seed: seed, AtoB: imp, BtoA: imp}})
-					c, s := connPair(t, n, ":7")
-					// A watchdog in real time: should the transfer stall for
-					// good (with no timer left to move simulated time on),
-					// closing the stacks fails it instead of hanging. (A
-					// deadline would not do: its timer lets simulated time
-					// jump to it whenever a goroutine is slow to run.)
-					watchdog := time.AfterFunc(time.Minute, n.close)
-					defer watchdog.Stop()
-					if err := exchange(c, s, byte(seed), size, byte(seed)+100, size, 4096); err != nil {
-						t.Fatal(err)
-					}
-					corrupted.Add(n.a.Stats().Corrupted + n.b.Stats().Corrupted)
-					cs, ss := n.client.Stats(), n.server.Stats()
-					badChecksums.Add(cs.Drops[tcp.DropBadChecksum] + ss.Drops[tcp.DropBadChecksum])
-					retrans.Add(cs.RetransSegs + ss.RetransSegs)
+					synctest.Test(t, func(t *testing.T) {
+						n := newTestNet(t, netConfig{pipe: link.PipeConfig{Seed: seed, AtoB: imp, BtoA: imp}})
+						c, s := connPair(t, n, ":7")
+						// A watchdog: a transfer that stalls with timers still
+						// running fails after an hour of simulated time. (One
+						// that stalls with none is a deadlock synctest reports.)
+						watchdog := time.AfterFunc(time.Hour, n.close)
+						defer watchdog.Stop()
+						if err := exchange(c, s, byte(seed), size, byte(seed)+100, size, 4096); err != nil {
+							t.Fatal(err)
+						}
+						corrupted.Add(n.a.Stats().Corrupted + n.b.Stats().Corrupted)
+						cs, ss := n.client.Stats(), n.server.Stats()
+						badChecksums.Add(cs.Drops[tcp.DropBadChecksum] + ss.Drops[tcp.DropBadChecksum])
+						retrans.Add(cs.RetransSegs + ss.RetransSegs)
+					})
 				})
 			}
 		}()
@@ -202,17 +205,19 @@ func TestImpairedLossSweep(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				t.Run(fmt.Sprintf("loss=%g/seed=%d", loss, seed+1), func(t *testing.T) {
-					data := link.Impairments{Delay: 10 * time.Millisecond, Loss: loss, Reorder: 0.05, ReorderDelay: 3 * time.Millisecond}
-					acks := link.Impairments{Delay: 10 * time.Millisecond, Loss: loss / 4}
-					n := newTestNet(t, netConfig{sim: true, pipe: link.PipeConfig{Seed: seed + 100, AtoB: data, BtoA: acks}})
-					c, s := connPair(t, n, ":7")
-					watchdog := time.AfterFunc(time.Minute, n.close)
-					defer watchdog.Stop()
-					if err := exchange(c, s, byte(seed), size, byte(seed)+50, size/4, 8192); err != nil {
-						t.Fatal(err)
-					}
-					cs, ss := n.client.Stats(), n.server.Stats()
-					retrans.Add(cs.RetransSegs + ss.RetransSegs)
+					synctest.Test(t, func(t *testing.T) {
+						data := link.Impairments{Delay: 10 * time.Millisecond, Loss: loss, Reorder: 0.05, ReorderDelay: 3 * time.Millisecond}
+						acks := link.Impairments{Delay: 10 * time.Millisecond, Loss: loss / 4}
+						n := newTestNet(t, netConfig{pipe: link.PipeConfig{Seed: seed + 100, AtoB: data, BtoA: acks}})
+						c, s := connPair(t, n, ":7")
+						watchdog := time.AfterFunc(time.Hour, n.close)
+						defer watchdog.Stop()
+						if err := exchange(c, s, byte(seed), size, byte(seed)+50, size/4, 8192); err != nil {
+							t.Fatal(err)
+						}
+						cs, ss := n.client.Stats(), n.server.Stats()
+						retrans.Add(cs.RetransSegs + ss.RetransSegs)
+					})
 				})
 			}()
 		}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -17,7 +18,11 @@ import (
 // once Accept makes room, so every client is served in the end.
 func TestListenerBacklog(t *testing.T) {
 	t.Parallel()
-	n := newTestNet(t, netConfig{sim: true})
+	synctest.Test(t, testListenerBacklog)
+}
+
+func testListenerBacklog(t *testing.T) {
+	n := newTestNet(t, netConfig{})
 	l := listen(t, n.server, ":7")
 	l.SetBacklog(0, 1)
 

@@ -73,8 +73,6 @@ func (r *ForwardRequest) decide(f func(now time.Duration) error) error {
 		return ErrAlreadyDecided
 	}
 	s := r.f.s
-	s.holdClock()
-	defer s.releaseClock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

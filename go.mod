@@ -1,5 +1,5 @@
 module github.com/threeway-tcp/threeway
 
-go 1.24
+go 1.25
 
 require golang.org/x/sys v0.32.0

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -13,10 +14,14 @@ import (
 
 // A peer that vanishes is detected by keep-alives: after the idle time and
 // the unanswered probes the connection fails with ETIMEDOUT. Simulated
-// clock: two hours pass in milliseconds.
+// time in a synctest bubble: two hours pass in milliseconds.
 func TestKeepAliveDetectsVanishedPeer(t *testing.T) {
+	synctest.Test(t, testKeepAliveDetectsVanishedPeer)
+}
+
+func testKeepAliveDetectsVanishedPeer(t *testing.T) {
 	var vanished atomic.Bool
-	n := newTestNet(t, netConfig{sim: true, pipe: link.PipeConfig{BtoA: link.Impairments{Drop: func([]byte) bool { return vanished.Load() }}}})
+	n := newTestNet(t, netConfig{pipe: link.PipeConfig{BtoA: link.Impairments{Drop: func([]byte) bool { return vanished.Load() }}}})
 	l, _ := n.server.Listen("tcp", ":80")
 	go func() {
 		c, err := l.Accept()
@@ -28,7 +33,7 @@ func TestKeepAliveDetectsVanishedPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := n.sim.Now()
+	start := n.now()
 	if err := c.(*Conn).SetKeepAlive(true); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +42,7 @@ func TestKeepAliveDetectsVanishedPeer(t *testing.T) {
 	if !errors.Is(err, syscall.ETIMEDOUT) {
 		t.Fatalf("read: %v, want ETIMEDOUT", err)
 	}
-	el := n.sim.Now().Sub(start)
+	el := n.now().Sub(start)
 	if want := 2*time.Hour + 9*75*time.Second; el < want || el > want+time.Second {
 		t.Fatalf("gave up after %v, want %v", el, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/threeway-tcp/threeway/link"
@@ -31,98 +32,98 @@ func TestBlindSynToTimeWaitNoAckStorm(t *testing.T) {
 		{"IPv6", "[2001:db8::1]:40000", "[2001:db8::2]:80"},
 	} {
 		t.Run(fam.name, func(t *testing.T) {
-			var armed, counting atomic.Bool
-			var ackDropped atomic.Int32
-			var mu sync.Mutex
-			var after []segInfo // every packet either way once the attack starts
-			watch := func(fromServer bool) func([]byte) bool {
-				return func(pkt []byte) bool {
-					s, ok := parseSeg(pkt)
-					if counting.Load() && ok {
-						mu.Lock()
-						after = append(after, s)
-						mu.Unlock()
-					}
-					// The server's ACK of the client's FIN is lost.
-					if fromServer && ok && armed.Load() && isPureACK(s) && ackDropped.Add(1) == 1 {
-						return true
-					}
-					return false
-				}
-			}
-			log := &tsvalLog{stateLog: newStateLog()}
-			n := newTestNet(t, netConfig{sim: true, clientTrace: log,
-				pipe: link.PipeConfig{AtoB: link.Impairments{Drop: watch(false)}, BtoA: link.Impairments{Drop: watch(true)}}})
-			l := listen(t, n.server, fam.server)
-			accepted := make(chan net.Conn, 4)
-			go func() {
-				for {
-					c, err := l.Accept()
-					if err != nil {
-						return
-					}
-					accepted <- c
-				}
-			}()
-			d := &Dialer{Stack: n.client, LocalAddr: netip.MustParseAddrPort(fam.client)}
-			nc, err := d.Dial("tcp", fam.server)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := nc.(*Conn)
-			sc := (<-accepted).(*Conn)
-			sc.Close() // the server closes first: it will hold TIME-WAIT
-			io.ReadAll(c)
-			armed.Store(true)
-			c.Close()
-			log.stateLog.wait(t, c, tcp.LastAck)
-			waitFor(t, 10*time.Second, "server TIME-WAIT", func() bool { return sc.State() == tcp.TimeWait })
-			if ackDropped.Load() == 0 {
-				t.Fatal("the server's last ACK went through")
-			}
+			synctest.Test(t, func(t *testing.T) { testBlindSynToTimeWait(t, fam.client, fam.server) })
+		})
+	}
+}
 
-			// The blind SYN: from the client's address and port, with a
-			// timestamp newer than any the client sent (a blind attacker
-			// has an even chance with a random one).
-			src, dst := netip.MustParseAddrPort(fam.client), netip.MustParseAddrPort(fam.server)
-			start := n.now()
-			counting.Store(true)
-			opts := wire.Options{HasTimestamps: true, TSVal: log.tsval.Load() + 1<<20}
-			syn := tcpPacket(src.Addr(), dst.Addr(), wire.TCPFields{SrcPort: src.Port(), DstPort: dst.Port(), Seq: 0x1234_5678, Flags: wire.FlagSYN, Window: 65535}, &opts, nil)
-			if err := n.a.WritePackets([][]byte{syn}); err != nil {
-				t.Fatal(err)
+// testBlindSynToTimeWait is one family's TestBlindSynToTimeWaitNoAckStorm,
+// in a bubble.
+func testBlindSynToTimeWait(t *testing.T, client, server string) {
+	var armed, counting atomic.Bool
+	var ackDropped atomic.Int32
+	var mu sync.Mutex
+	var after []segInfo // every packet either way once the attack starts
+	watch := func(fromServer bool) func([]byte) bool {
+		return func(pkt []byte) bool {
+			s, ok := parseSeg(pkt)
+			if counting.Load() && ok {
+				mu.Lock()
+				after = append(after, s)
+				mu.Unlock()
 			}
-			for deadline := time.Now().Add(20 * time.Second); c.State() != tcp.Closed || n.server.numConns() != 0 || n.client.numConns() != 0; {
-				if time.Now().After(deadline) {
-					mu.Lock()
-					total := len(after)
-					mu.Unlock()
-					t.Fatalf("after %v (simulated) and %d packets, the client is in %v, the server holds %d connections",
-						n.now().Sub(start), total, c.State(), n.server.numConns())
-				}
-				time.Sleep(time.Millisecond)
+			// The server's ACK of the client's FIN is lost.
+			if fromServer && ok && armed.Load() && isPureACK(s) && ackDropped.Add(1) == 1 {
+				return true
 			}
-			took := n.now().Sub(start)
-			// Ten more simulated seconds: nothing more goes either way.
-			quiet := make(chan struct{})
-			n.driver.AfterFunc(10*time.Second, func() { close(quiet) })
-			select {
-			case <-quiet:
-			case <-time.After(20 * time.Second):
-				t.Fatal("ten simulated seconds did not pass")
+			return false
+		}
+	}
+	log := &tsvalLog{stateLog: newStateLog()}
+	n := newTestNet(t, netConfig{clientTrace: log,
+		pipe: link.PipeConfig{AtoB: link.Impairments{Drop: watch(false)}, BtoA: link.Impairments{Drop: watch(true)}}})
+	l := listen(t, n.server, server)
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
 			}
+			accepted <- c
+		}
+	}()
+	d := &Dialer{Stack: n.client, LocalAddr: netip.MustParseAddrPort(client)}
+	nc, err := d.Dial("tcp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*Conn)
+	sc := (<-accepted).(*Conn)
+	sc.Close() // the server closes first: it will hold TIME-WAIT
+	io.ReadAll(c)
+	armed.Store(true)
+	c.Close()
+	log.stateLog.wait(t, c, tcp.LastAck)
+	waitFor(t, 10*time.Second, "server TIME-WAIT", func() bool { return sc.State() == tcp.TimeWait })
+	if ackDropped.Load() == 0 {
+		t.Fatal("the server's last ACK went through")
+	}
+
+	// The blind SYN: from the client's address and port, with a
+	// timestamp newer than any the client sent (a blind attacker
+	// has an even chance with a random one).
+	src, dst := netip.MustParseAddrPort(client), netip.MustParseAddrPort(server)
+	start := n.now()
+	counting.Store(true)
+	opts := wire.Options{HasTimestamps: true, TSVal: log.tsval.Load() + 1<<20}
+	syn := tcpPacket(src.Addr(), dst.Addr(), wire.TCPFields{SrcPort: src.Port(), DstPort: dst.Port(), Seq: 0x1234_5678, Flags: wire.FlagSYN, Window: 65535}, &opts, nil)
+	if err := n.a.WritePackets([][]byte{syn}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); c.State() != tcp.Closed || n.server.numConns() != 0 || n.client.numConns() != 0; {
+		if time.Now().After(deadline) {
 			mu.Lock()
 			total := len(after)
 			mu.Unlock()
-			if st := n.server.Stats(); st.TimeWaitReopen != 1 {
-				t.Fatalf("TimeWaitReopen %d: the SYN did not reopen TIME-WAIT (%d packets; drops %v)", st.TimeWaitReopen, total, st.DropCounts())
-			}
-			if total > 8 {
-				t.Fatalf("%d packets after the blind SYN: an ACK storm", total)
-			}
-			t.Logf("%d packets after the blind SYN (it included); both ends clear after %v", total, took)
-		})
+			t.Fatalf("after %v (simulated) and %d packets, the client is in %v, the server holds %d connections",
+				n.now().Sub(start), total, c.State(), n.server.numConns())
+		}
+		time.Sleep(time.Millisecond)
 	}
+	took := n.now().Sub(start)
+	// Ten more simulated seconds: nothing more goes either way.
+	time.Sleep(10 * time.Second)
+	mu.Lock()
+	total := len(after)
+	mu.Unlock()
+	if st := n.server.Stats(); st.TimeWaitReopen != 1 {
+		t.Fatalf("TimeWaitReopen %d: the SYN did not reopen TIME-WAIT (%d packets; drops %v)", st.TimeWaitReopen, total, st.DropCounts())
+	}
+	if total > 8 {
+		t.Fatalf("%d packets after the blind SYN: an ACK storm", total)
+	}
+	t.Logf("%d packets after the blind SYN (it included); both ends clear after %v", total, took)
 }
 
 // tsvalLog is a stateLog that also keeps the last TSval its stack sent.

@@ -147,8 +147,6 @@ func (c *PingConn) WriteToAddr(p []byte, dst netip.Addr) (int, error) {
 	case ipLen+len(p) > s.host.MTU():
 		return 0, c.opError("write", os.NewSyscallError("sendto", syscall.EMSGSIZE))
 	}
-	s.holdClock()
-	defer s.releaseClock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

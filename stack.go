@@ -21,7 +21,6 @@ import (
 type Stack struct {
 	mu        sync.Mutex
 	clk       clock.Clock
-	hold      clock.Holder // the clock, if it can be held (a clock.Sim)
 	realClock bool
 	epoch     time.Time
 	link      link.Link
@@ -101,7 +100,6 @@ func New(opts Options) (*Stack, error) {
 		txInfo:  make([]link.PacketInfo, host.BatchSize),
 	}
 	s.transparent.spoofing = opts.Spoofing
-	s.hold, _ = clk.(clock.Holder)
 	s.realClock = clk == clock.Real
 	s.readerWG.Add(1)
 	go s.readLoop()
@@ -200,11 +198,9 @@ func (s *Stack) readLoop() {
 			}
 			continue
 		}
-		s.holdClock()
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			s.releaseClock()
 			return
 		}
 		now := s.now()
@@ -224,22 +220,6 @@ func (s *Stack) readLoop() {
 		clear(info[:n])
 		s.flushLocked(now)
 		s.unlock()
-		s.releaseClock()
-	}
-}
-
-// holdClock keeps a simulated clock from jumping while the stack works
-// on what it was given, so a conversation on simulated time does not
-// depend on how fast the stack's goroutine gets scheduled.
-func (s *Stack) holdClock() {
-	if s.hold != nil {
-		s.hold.Hold()
-	}
-}
-
-func (s *Stack) releaseClock() {
-	if s.hold != nil {
-		s.hold.Release()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/threeway-tcp/threeway/wire"
 )
@@ -17,15 +18,19 @@ import (
 // TestSynFloodLegitimateClientsSucceed floods a listener with spoofed SYNs
 // from random sources while legitimate clients connect and exchange data.
 // SYN cookies keep the listener's state bounded and every legitimate
-// connection gets the options it offered (RFC 4987 §3.6). It runs on the
-// simulated clock, so the spoofed half-open entries' SYN-ACK retries
+// connection gets the options it offered (RFC 4987 §3.6). It runs in a
+// synctest bubble, so the spoofed half-open entries' SYN-ACK retries
 // (1 s ... 32 s) play out.
 func TestSynFloodLegitimateClientsSucceed(t *testing.T) {
 	spoofed, clients := 100_000, 1_000
 	if testing.Short() || raceEnabled {
 		spoofed, clients = 20_000, 300
 	}
-	n := newTestNet(t, netConfig{sim: true})
+	synctest.Test(t, func(t *testing.T) { testSynFlood(t, spoofed, clients) })
+}
+
+func testSynFlood(t *testing.T, spoofed, clients int) {
+	n := newTestNet(t, netConfig{})
 	l, err := n.server.Listen("tcp", ":80")
 	if err != nil {
 		t.Fatal(err)

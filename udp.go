@@ -13,8 +13,6 @@ import (
 // invalid source address lets the stack choose one; a set one need not
 // be the stack's (a forwarded flow answers from the original destination).
 func (s *Stack) sendUDP(c *UDPConn, src, dst netip.AddrPort, p []byte) error {
-	s.holdClock()
-	defer s.releaseClock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -145,8 +145,6 @@ func (c *UDPConn) SendUnreachable() {
 		return
 	}
 	s := c.s
-	s.holdClock()
-	defer s.releaseClock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -3,12 +3,11 @@ package clock
 import (
 	"container/heap"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Sim is a simulated clock: time stands still until Advance (or
-// AdvanceToNext, or an AutoAdvance goroutine) moves it. It is safe for
+// Sim is a simulated clock: time stands still until Advance or
+// AdvanceToNext moves it. It is safe for
 // concurrent use. Timer callbacks run in the goroutine that advances the
 // clock, without the Sim's lock held, so they may use the Sim freely.
 type Sim struct {
@@ -16,15 +15,6 @@ type Sim struct {
 	now    time.Time
 	seq    uint64
 	timers timerHeap
-	// added is closed (and cleared) when a timer becomes pending, waking
-	// AutoAdvance goroutines that sleep while nothing is pending.
-	added chan struct{}
-
-	// lastActive is when (real time, as nanoseconds since processStart)
-	// someone last used the Sim; AutoAdvance waits for it to go stale.
-	lastActive atomic.Int64
-	// holds counts Hold calls not yet released; AutoAdvance waits for 0.
-	holds atomic.Int64
 }
 
 // NewSim returns a simulated clock reading start.
@@ -36,7 +26,6 @@ func NewSim(start time.Time) *Sim {
 
 // Now returns the simulated time.
 func (s *Sim) Now() time.Time {
-	s.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.now
@@ -46,7 +35,6 @@ func (s *Sim) Now() time.Time {
 // Now()+d. With d <= 0 it is due at once and runs on the next advance,
 // including one that is already in progress.
 func (s *Sim) AfterFunc(d time.Duration, f func()) Timer {
-	s.touch()
 	t := &simTimer{sim: s, f: f, index: -1}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -124,8 +112,4 @@ func (s *Sim) scheduleLocked(t *simTimer, d time.Duration) {
 	t.seq = s.seq
 	s.seq++
 	heap.Push(&s.timers, t)
-	if s.added != nil {
-		close(s.added)
-		s.added = nil
-	}
 }

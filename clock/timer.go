@@ -17,7 +17,6 @@ type simTimer struct {
 // Stop cancels the timer, reporting whether it was still pending.
 func (t *simTimer) Stop() bool {
 	s := t.sim
-	s.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.index < 0 {
@@ -31,7 +30,6 @@ func (t *simTimer) Stop() bool {
 // whether or not it already fired, and reports whether it was pending.
 func (t *simTimer) Reset(d time.Duration) bool {
 	s := t.sim
-	s.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pending := t.index >= 0

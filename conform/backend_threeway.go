@@ -17,41 +17,32 @@ import (
 
 	"github.com/threeway-tcp/threeway"
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/internal/simnet"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
 	"github.com/threeway-tcp/threeway/wire"
 )
 
-// scriptLink is the link under a threeway stack in a script run: what the
-// runner injects is what the stack reads, and what the stack writes is
-// kept for the runner. Injection is synchronous: inject returns once the
-// stack has processed the packet and written its replies.
+// scriptLink is the link under a threeway stack in a script run: a
+// simnet.Port, the stepped link the demo's world uses too. What the
+// runner injects the stack has processed, replies written, when inject
+// returns; what the stack writes is kept for the runner, stamped with the
+// simulated time. The stack's reader runs only inside inject and the
+// timers only inside the runner's Advance, so a run is the same every
+// time.
 type scriptLink struct {
-	mtu   int
+	*simnet.Port
 	clk   clock.Clock
 	epoch time.Time
-
-	in        chan injected
-	processed chan struct{}
-	delivered bool // reader goroutine only
-	done      chan struct{}
-	closeOnce sync.Once
 
 	mu  sync.Mutex
 	out []sentPacket
 }
 
-// injected is a packet for the stack and its GRO segment size.
-type injected struct {
-	pkt     []byte
-	gsoSize int
-}
-
 func newScriptLink(mtu int, clk clock.Clock, epoch time.Time) *scriptLink {
-	return &scriptLink{
-		mtu: mtu, clk: clk, epoch: epoch,
-		in: make(chan injected), processed: make(chan struct{}), done: make(chan struct{}),
-	}
+	l := &scriptLink{clk: clk, epoch: epoch}
+	l.Port = simnet.NewPort(mtu, l.record)
+	return l
 }
 
 // offloadLink is a scriptLink with TSO and GRO.
@@ -74,10 +65,6 @@ func (l offloadLink) WritePacketsInfo(pkts [][]byte, info []link.PacketInfo) err
 	return l.WritePackets(pkts)
 }
 
-func (l offloadLink) ReadPacketsInfo(bufs [][]byte, sizes []int, info []link.PacketInfo) (int, error) {
-	return l.read(bufs, sizes, info)
-}
-
 // completeTCPChecksum fills in the checksum of a packet whose TCP
 // checksum holds only the pseudo-header sum.
 func completeTCPChecksum(p []byte) {
@@ -94,11 +81,8 @@ func completeTCPChecksum(p []byte) {
 	seg.SetChecksum(wire.TCPChecksum(ip.Src(), ip.Dst(), seg))
 }
 
-var _ link.Link = (*scriptLink)(nil)
-
-func (l *scriptLink) MTU() int { return l.mtu }
-
-func (l *scriptLink) WritePackets(pkts [][]byte) error {
+// record keeps what the stack wrote.
+func (l *scriptLink) record(pkts [][]byte) error {
 	at := l.clk.Now().Sub(l.epoch)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -108,52 +92,11 @@ func (l *scriptLink) WritePackets(pkts [][]byte) error {
 	return nil
 }
 
-// ReadPackets hands the stack one injected packet. Being called again
-// means the stack has finished with the previous one.
-func (l *scriptLink) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
-	return l.read(bufs, sizes, nil)
-}
-
-func (l *scriptLink) read(bufs [][]byte, sizes []int, info []link.PacketInfo) (int, error) {
-	if l.delivered {
-		l.delivered = false
-		select {
-		case l.processed <- struct{}{}:
-		case <-l.done:
-			return 0, link.ErrClosed
-		}
-	}
-	select {
-	case p := <-l.in:
-		sizes[0] = copy(bufs[0], p.pkt)
-		if len(info) > 0 {
-			info[0] = link.PacketInfo{GSOSize: uint16(p.gsoSize)}
-		}
-		l.delivered = true
-		return 1, nil
-	case <-l.done:
-		return 0, link.ErrClosed
-	}
-}
-
-func (l *scriptLink) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return nil
-}
-
-// inject delivers p and waits until the stack has processed it.
+// inject delivers p, a GRO segment of gsoSize, and waits until the stack
+// has processed it.
 func (l *scriptLink) inject(p []byte, gsoSize int) error {
-	select {
-	case l.in <- injected{p, gsoSize}:
-	case <-l.done:
-		return link.ErrClosed
-	}
-	select {
-	case <-l.processed:
-	case <-l.done:
-		return link.ErrClosed
-	}
-	return nil
+	_, err := l.Deliver([][]byte{p}, []link.PacketInfo{{GSOSize: uint16(gsoSize)}})
+	return err
 }
 
 func (l *scriptLink) drain() []sentPacket {

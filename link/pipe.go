@@ -49,9 +49,6 @@ func Pipe(cfg PipeConfig) (a, b *PipeEnd) {
 		qlen = 4096
 	}
 	qa, qb := newQueue(qlen, mtu), newQueue(qlen, mtu)
-	if h, ok := clk.(clock.Holder); ok {
-		qa.holder, qb.holder = h, h
-	}
 	ab := newDirection(cfg.AtoB, clk, qb, rand.New(rand.NewPCG(cfg.Seed, streamAtoB)))
 	ba := newDirection(cfg.BtoA, clk, qa, rand.New(rand.NewPCG(cfg.Seed, streamBtoA)))
 	maxPkt := max(cfg.MaxPacket, mtu)
@@ -128,6 +125,10 @@ func (e *PipeEnd) ReadPacketsInfo(bufs [][]byte, sizes []int, info []PacketInfo)
 func (e *PipeEnd) ReadPackets(bufs [][]byte, sizes []int) (int, error) {
 	return e.rx.read(bufs, sizes)
 }
+
+// Queued returns how many packets wait to be read at e: a reader that is
+// the only one can read that many without blocking.
+func (e *PipeEnd) Queued() int { return e.rx.len() }
 
 // Close discards queued packets, wakes blocked readers, and makes further
 // calls fail with ErrClosed. Closing twice is harmless.

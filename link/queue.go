@@ -1,10 +1,6 @@
 package link
 
-import (
-	"sync"
-
-	"github.com/threeway-tcp/threeway/clock"
-)
+import "sync"
 
 // queue holds the packets waiting to be read at one end of a Pipe, plus a
 // free list of spent buffers for writers toward that end. Keeping both
@@ -20,9 +16,6 @@ type queue struct {
 	closed  bool
 	free    [][]byte // spent buffers, each with capacity bufCap
 	bufCap  int
-	// holder, when the pipe runs on a clock.Sim, is held once for every
-	// queued packet: simulated time waits while a packet is unread.
-	holder clock.Holder
 }
 
 func newQueue(limit, bufCap int) *queue {
@@ -70,9 +63,6 @@ func (q *queue) pushLocked(b []byte) bool {
 	}
 	q.ring[(q.head+q.n)%len(q.ring)] = b
 	q.n++
-	if q.holder != nil {
-		q.holder.Hold()
-	}
 	return true
 }
 
@@ -118,9 +108,6 @@ func (q *queue) read(bufs [][]byte, sizes []int) (int, error) {
 		q.n--
 		sizes[k] = copy(bufs[k], b)
 		q.putLocked(b)
-		if q.holder != nil {
-			q.holder.Release()
-		}
 	}
 	return k, nil
 }
@@ -133,9 +120,6 @@ func (q *queue) close() {
 		q.ring[q.head] = nil
 		q.head = (q.head + 1) % len(q.ring)
 		q.n--
-		if q.holder != nil {
-			q.holder.Release()
-		}
 	}
 	q.free = nil
 	q.mu.Unlock()

@@ -2,13 +2,15 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/threeway-tcp/threeway/internal/simnet"
 	"github.com/threeway-tcp/threeway/ladder"
 )
 
@@ -23,13 +25,12 @@ const demoSynopsis = "demo [--loss P] [--seed N] [--simultaneous | --fastopen] [
 
 // The demo's fixed parameters.
 const (
-	linkDelay   = 10 * time.Millisecond // each way
-	demoMSL     = time.Second           // TIME-WAIT lasts 2 s of simulated time
-	demoQuiet   = 30 * time.Millisecond // real time the system must idle before simulated time jumps
-	demoTimeout = 20 * time.Second      // real time; the demo normally takes a fraction of a second
-	echoPort    = 7
-	simPortA    = 5000 // simultaneous open: the client's port
-	simPortB    = 6000 // and the server's
+	linkDelay = 10 * time.Millisecond // each way
+	demoMSL   = time.Second           // TIME-WAIT lasts 2 s of simulated time
+	demoLimit = 2 * time.Hour         // simulated; past every retransmission timeout
+	echoPort  = 7
+	simPortA  = 5000 // simultaneous open: the client's port
+	simPortB  = 6000 // and the server's
 )
 
 // demoEpoch is when simulated time starts; only differences are shown.
@@ -49,7 +50,6 @@ type demoConfig struct {
 	IPv6         bool
 	Pcap         string
 	Color        bool
-	Quiet        time.Duration // AutoAdvance's quiet period; zero means demoQuiet
 }
 
 func demoCommand(args []string, stdout io.Writer) error {
@@ -83,6 +83,36 @@ func demoCommand(args []string, stdout io.Writer) error {
 	return runDemo(cfg, stdout)
 }
 
+// run drives the conversation apps (the client's, then the server's) to
+// its end: both applications have returned and both hosts are back in
+// CLOSED (TIME-WAIT over), or one failed; the echo client's failure ends
+// it at once. The error is the client's, else the server's (both, in
+// that order, for a simultaneous open).
+func (n *demoNet) run(apps []simnet.App) error {
+	var returned [2]bool
+	var errs [2]error
+	for i, a := range apps {
+		apps[i] = func(w *simnet.Waiter) error {
+			errs[i] = a(w)
+			returned[i] = true
+			return errs[i]
+		}
+	}
+	done := func() bool {
+		if errs[ladder.Client] != nil && !n.cfg.Simultaneous {
+			return true
+		}
+		return returned[0] && returned[1] && (errs[0] != nil || errs[1] != nil || allClosed(n.rec.Events()))
+	}
+	if err := n.net.Run(demoLimit, done, apps...); err != nil && errs == [2]error{} {
+		return err // the driver's own
+	}
+	if n.cfg.Simultaneous {
+		return errors.Join(errs[0], errs[1])
+	}
+	return cmp.Or(errs[ladder.Client], errs[ladder.Server])
+}
+
 // isTerminal reports whether w is a character device, such as a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -111,26 +141,25 @@ func runDemo(cfg demoConfig, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), demoTimeout)
-	defer cancel()
-	var runErr error
+	var apps []simnet.App
 	switch {
 	case cfg.Simultaneous:
-		runErr = n.simultaneous(ctx)
+		apps, err = n.simultaneous()
 	case cfg.FastOpen:
-		runErr = n.fastOpen(ctx)
+		apps, err = n.fastOpen()
 	default:
-		runErr = n.echo(ctx)
+		apps, err = n.echo()
 	}
-	if runErr == nil {
-		// Let TIME-WAIT run out: simulated time jumps there once
-		// everything else is idle.
-		if err := n.rec.Wait(ctx, allClosed); err != nil {
-			runErr = fmt.Errorf("waiting for both hosts to reach CLOSED: %w", err)
-		}
+	var runErr error
+	if err != nil {
+		runErr = err
+	} else {
+		runErr = n.run(apps)
 	}
 	evs := n.rec.Events()
 	closeErr := n.close()
+	// Applications left waiting (after a failure) end on closed stacks.
+	n.net.Stop()
 
 	var out bytes.Buffer
 	n.writeHeader(&out)

@@ -4,10 +4,12 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/threeway-tcp/threeway"
 	"github.com/threeway-tcp/threeway/clock"
+	"github.com/threeway-tcp/threeway/internal/simnet"
 	"github.com/threeway-tcp/threeway/ladder"
 	"github.com/threeway-tcp/threeway/link"
 	"github.com/threeway-tcp/threeway/tcp"
@@ -44,20 +46,22 @@ func tcpFlags(pkt []byte) (wire.Flags, bool) {
 	return h.Flags(), true
 }
 
-// demoNet is the demo's world: two stacks on a pipe on a simulated clock.
+// demoNet is the demo's world: two stacks on a pipe on a simulated clock,
+// stepped by a simnet driver, so that nothing happens that the driver
+// does not know of and the conversation depends only on the flags.
 type demoNet struct {
-	cfg      demoConfig
-	sim      *clock.Sim
-	rec      *ladder.Recorder
-	a, b     *link.PipeEnd
-	stacks   [2]*threeway.Stack
-	addrs    [2]netip.Addr
-	pcap     *os.File
-	pcapW    *link.PcapWriter
-	stopAuto func()
-	gate     appGate
-	negMu    sync.Mutex
-	neg      [2]*tcp.Negotiated // what each side's Conn negotiated, once it has one
+	cfg    demoConfig
+	sim    *clock.Sim
+	net    *simnet.Net
+	rec    *ladder.Recorder
+	events atomic.Uint64 // events recorded so far: what may wake a waiting application
+	a, b   *link.PipeEnd
+	stacks [2]*threeway.Stack
+	addrs  [2]netip.Addr
+	pcap   *os.File
+	pcapW  *link.PcapWriter
+	negMu  sync.Mutex
+	neg    [2]*tcp.Negotiated // what each side's Conn negotiated, once it has one
 }
 
 // negotiated records what side s's connection negotiated.
@@ -70,9 +74,10 @@ func (n *demoNet) negotiated(s ladder.Side, c *threeway.Conn) {
 
 func newDemoNet(cfg demoConfig) (*demoNet, error) {
 	n := &demoNet{cfg: cfg, sim: clock.NewSim(demoEpoch)}
+	n.net = simnet.New(n.sim)
 	start := n.sim.Now()
 	n.rec = ladder.NewRecorder(func() time.Duration { return n.sim.Now().Sub(start) })
-	n.rec.Observe = n.gate.observe
+	n.rec.Observe = func(*ladder.Event) { n.events.Add(1) }
 
 	prefixes := [2]netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("192.0.2.2/24")}
 	if cfg.IPv6 {
@@ -86,7 +91,8 @@ func newDemoNet(cfg demoConfig) (*demoNet, error) {
 		ab.Drop = dropFirstSYN()
 	}
 	n.a, n.b = link.Pipe(link.PipeConfig{Clock: n.sim, Seed: cfg.Seed, AtoB: ab, BtoA: ba})
-	var clientLink link.Link = n.a
+	ports := [2]*simnet.Port{n.net.Join(n.a), n.net.Join(n.b)}
+	var clientLink link.Link = ports[0]
 	if cfg.Pcap != "" {
 		f, err := os.Create(cfg.Pcap)
 		if err != nil {
@@ -97,9 +103,9 @@ func newDemoNet(cfg demoConfig) (*demoNet, error) {
 			f.Close()
 			return nil, err
 		}
-		clientLink = link.Capture(n.a, n.pcapW, n.sim)
+		clientLink = link.Capture(ports[0], n.pcapW, n.sim)
 	}
-	links := [2]link.Link{clientLink, n.b}
+	links := [2]link.Link{clientLink, ports[1]}
 	secrets := [2]*[16]byte{demoSecret(cfg.Seed, 'c'), demoSecret(cfg.Seed, 's')}
 	for s := range n.stacks {
 		st, err := threeway.New(threeway.Options{
@@ -125,9 +131,6 @@ func (n *demoNet) close() error {
 		if st != nil {
 			st.Close()
 		}
-	}
-	if n.stopAuto != nil {
-		n.stopAuto()
 	}
 	var err error
 	if n.pcapW != nil {
