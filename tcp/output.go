@@ -77,9 +77,17 @@ func (c *Conn) windowField() uint16 {
 // SND.NXT, unless a zero-window probe took it past the peer's window, in
 // which case the window's right edge, so the peer's acceptability test
 // (RFC 9293 §3.10.7.4) still lets the ACK or RST in (as Linux does).
+//
+// An edge less than one unit of the peer's window scale short of SND.NXT
+// is the scaled window's rounding (RFC 7323 §2.3), not a shrunk window:
+// the peer's RCV.NXT may already be at SND.NXT, and an ACK numbered at
+// the edge would be below it, unacceptable, and dropped with its
+// acknowledgment, so two peers each retransmitting what the other has
+// would never hear each other's ACKs. SND.NXT it is, as in Linux's
+// tcp_acceptable_seq.
 func (c *Conn) acceptableSeq() seqnum.Value {
 	edge := c.sndUna.Add(seqnum.Size(c.sndWnd))
-	if c.state.Synchronized() && c.sndMax.GreaterThan(edge) {
+	if c.state.Synchronized() && c.sndMax.GreaterThan(edge) && edge.Size(c.sndMax) >= seqnum.Size(1)<<c.sndShift {
 		return edge
 	}
 	return c.sndMax

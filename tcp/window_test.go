@@ -96,3 +96,22 @@ func TestAckAfterProbeStaysInPeerWindow(t *testing.T) {
 		t.Fatalf("ACK %v, want seq L+1 ack R+4", a)
 	}
 }
+
+// A peer's scaled window rounds its right edge down to a unit of its
+// shift (RFC 7323 §2.3): an edge that falls short of SND.NXT by less than
+// that is rounding, and a pure ACK still carries SND.NXT. Numbered at the
+// edge it would fall below the peer's RCV.NXT and be dropped with its
+// acknowledgment (the offload bulk test hung that way, both ends
+// retransmitting data the other had, neither taking the other's ACKs).
+func TestAckSeqIgnoresWindowScaleRounding(t *testing.T) {
+	c := connEstablished(t)
+	c.sndShift = 3
+	c.Write(pattern(0, 100))
+	recv(t, c)
+	// The peer has taken 96 bytes; its window's edge is 4 bytes short of
+	// SND.NXT, less than one unit of 8.
+	send(t, c, fromPeer.ack(c.lseq(1+96)).win(0).payload("abc"))
+	if a := recv(t, c); len(a) == 0 || a[0].Seq != c.lseq(101) || a[0].Ack != rseq(4) {
+		t.Fatalf("ACK %v, want seq L+101 (SND.NXT) ack R+4", a)
+	}
+}
