@@ -1,6 +1,6 @@
 module github.com/threeway-tcp/threeway/bench
 
-go 1.24
+go 1.25
 
 require (
 	github.com/threeway-tcp/threeway v0.0.0

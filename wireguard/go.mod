@@ -1,6 +1,6 @@
 module github.com/threeway-tcp/threeway/wireguard
 
-go 1.24
+go 1.25
 
 // threeway is this repository; wireguard-go and gVisor must never enter ../go.mod.
 replace github.com/threeway-tcp/threeway => ../

@@ -1,6 +1,6 @@
 module github.com/threeway-tcp/threeway/xcheck
 
-go 1.24
+go 1.25
 
 require (
 	github.com/google/gopacket v1.1.19
